@@ -1,5 +1,15 @@
 """The small protocol every CRM connector implements, and the source-neutral frames it yields.
 
+A connector module (`connectors/salesforce.py`, `connectors/hubspot.py`, and any CRM added later)
+is discovered by `SOURCE_TYPE` and exposes, besides its connector class:
+
+- `SOURCE_TYPE: str` and `ENV_PREFIX: str` (e.g. "SALESFORCE_": the prefix of its variables);
+- `DEFAULT_STAGE_MAPPING: Mapping[str, int]`: open source stage (id or label) -> canonical 1-7;
+- `DEFAULT_RETENTION_DEAL_TYPES` and `DEFAULT_RETENTION_PIPELINES`: frozensets of str;
+- `credentials_present(env: Mapping[str, str]) -> bool`;
+- `connector_from_env(*, source: str, env: Mapping[str, str], options: Mapping[str, Any])
+  -> CrmConnector`, which must not touch the network until a method needs it.
+
 A connector knows one CRM's API and field names. It turns raw payloads into *source-neutral*
 frames whose columns are listed here, with values still as the CRM gave them (strings for
 amounts and timestamps), so that `transforms` can validate and normalize every CRM the same
@@ -146,6 +156,9 @@ class CrmConnector(Protocol):
 
     def flatten_history(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Raw stage-history payloads to HISTORY_COLUMNS. Pure."""
+
+    def history_keys(self, payloads: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+        """(deal id, key) of each raw history payload, so raw history upserts idempotently. Pure."""
 
     def read_deals(self, source_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Re-read deals by id in batches (raw payloads), for the check before a write."""

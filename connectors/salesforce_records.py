@@ -1,0 +1,257 @@
+"""Pure Salesforce record handling: flattening to neutral frames, Bulk CSV rows, cursors.
+
+No network here. REST records (JSON, numbers parsed as Decimal) and Bulk API 2.0 CSV rows
+(converted by `records_from_csv`) come out the same shape, so `flatten_deals` serves both.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+
+from connectors.base import HISTORY_COLUMNS, SOURCE_DEAL_COLUMNS, TruncatedResponse
+
+FORECAST_CATEGORIES: dict[str, str] = {
+    "Pipeline": "pipeline",
+    "Best Case": "best_case",
+    "BestCase": "best_case",
+    "Commit": "commit",
+    "Forecast": "commit",
+    "Closed": "closed",
+    "Omitted": "omitted",
+}
+_NUMERIC_TYPES = frozenset({"currency", "percent", "double"})
+_INTEGER_TYPES = frozenset({"int"})
+_CURSOR_SEPARATOR = "|"
+
+
+# ---------------------------------------------------------------------------------- values
+
+
+def decimal_text(value: Any) -> str | None:
+    """A number as plain decimal text ("1200.50"), never through a float product."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return format(number, "f")
+
+
+def percent_to_fraction(value: Any) -> str | None:
+    """Salesforce's 0-100 percent as 0-1 decimal text (75 -> "0.75", 100 -> "1")."""
+    text = decimal_text(value)
+    if text is None:
+        return None
+    fraction = (Decimal(text) / 100).normalize()
+    return format(fraction, "f")
+
+
+def forecast_category(value: Any) -> str | None:
+    """ForecastCategoryName to the neutral vocabulary (Best Case -> best_case)."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    return FORECAST_CATEGORIES.get(text, text.strip().lower().replace(" ", "_"))
+
+
+def parse_timestamp(value: str) -> datetime:
+    """A Salesforce datetime ("...000+0000" or "...000Z") as an aware UTC datetime."""
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    elif len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp without a timezone: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def _bool_or_none(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1"}:
+        return True
+    if text in {"false", "0"}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+# ---------------------------------------------------------------------------------- cursors
+
+
+@dataclass(frozen=True, order=True)
+class DealCursor:
+    """Position in the (SystemModstamp, Id) order; inclusive: re-reading it is harmless."""
+
+    stamp: datetime
+    record_id: str
+
+    def text(self) -> str:
+        """The committed form, e.g. `2026-05-01T12:00:00.000Z|006...` (always UTC)."""
+        stamp = self.stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        return f"{stamp}{_CURSOR_SEPARATOR}{self.record_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> DealCursor:
+        """Read a committed cursor; raises ValueError with the bad text otherwise."""
+        stamp, separator, record_id = text.partition(_CURSOR_SEPARATOR)
+        if not separator:
+            raise ValueError(f"not a Salesforce cursor (expected 'timestamp|id'): {text!r}")
+        return cls(parse_timestamp(stamp), record_id)
+
+    @classmethod
+    def of_record(cls, record: Mapping[str, Any]) -> DealCursor:
+        """The cursor just at a record (its SystemModstamp and Id)."""
+        return cls(parse_timestamp(str(record["SystemModstamp"])), str(record["Id"]))
+
+    def query_from(self, overlap_seconds: int) -> datetime:
+        """The inclusive lower bound of the next query: the cursor less the overlap."""
+        return self.stamp - timedelta(seconds=overlap_seconds)
+
+
+def latest_cursor(
+    current: DealCursor | None, records: Sequence[Mapping[str, Any]]
+) -> DealCursor | None:
+    """The larger of `current` and every record's own cursor (a cursor never moves back)."""
+    best = current
+    for record in records:
+        candidate = DealCursor.of_record(record)
+        if best is None or candidate > best:
+            best = candidate
+    return best
+
+
+# ---------------------------------------------------------------------------------- Bulk CSV
+
+
+def records_from_csv(
+    text: str, *, field_types: Mapping[str, str], expected: int | None, sobject: str
+) -> list[dict[str, Any]]:
+    """Parse one Bulk API 2.0 result page into REST-shaped records.
+
+    Empty fields become None, booleans bool, numbers Decimal, datetimes the REST form
+    (`...000+0000`). A page whose rows are cut short, or whose row count differs from
+    `Sforce-NumberOfRecords`, raises TruncatedResponse.
+    """
+    if not text.strip():
+        if expected:
+            raise TruncatedResponse(f"Bulk API page is empty but announced {expected} records")
+        return []
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        raise TruncatedResponse(f"Bulk API page could not be parsed as CSV: {exc}") from exc
+    header, body = rows[0], rows[1:]
+    if (body and not text.endswith("\n")) or any(len(row) != len(header) for row in body):
+        raise TruncatedResponse("Bulk API page ends in the middle of a record")
+    if expected is not None and len(body) != expected:
+        raise TruncatedResponse(
+            f"Bulk API page holds {len(body)} records, Sforce-NumberOfRecords said {expected}"
+        )
+    lowered = {name.lower(): kind for name, kind in field_types.items()}
+    kinds = [lowered.get(name.lower(), "string") for name in header]
+    return [
+        {"attributes": {"type": sobject}}
+        | {name: _csv_value(raw, kind) for name, raw, kind in zip(header, row, kinds, strict=True)}
+        for row in body
+    ]
+
+
+def _csv_value(raw: str, kind: str) -> Any:
+    if raw == "":
+        return None
+    if kind == "boolean":
+        return _bool_or_none(raw)
+    try:
+        if kind in _NUMERIC_TYPES:
+            return Decimal(raw)
+        if kind in _INTEGER_TYPES:
+            return int(raw)
+    except (InvalidOperation, ValueError):
+        return raw
+    if kind == "datetime" and raw.endswith("Z"):
+        return raw[:-1] + "+0000"
+    return raw
+
+
+# ---------------------------------------------------------------------------------- flatten
+
+
+def flatten_deals(
+    payloads: Sequence[Mapping[str, Any]], *, flag_fields: Mapping[str, str]
+) -> pd.DataFrame:
+    """Opportunity records to SOURCE_DEAL_COLUMNS, values still as Salesforce gave them."""
+    rows = [_deal_row(record, flag_fields) for record in payloads]
+    return pd.DataFrame(rows, columns=list(SOURCE_DEAL_COLUMNS), dtype=object)
+
+
+def _deal_row(record: Mapping[str, Any], flag_fields: Mapping[str, str]) -> dict[str, Any]:
+    def text(name: str) -> str | None:
+        value = record.get(name)
+        return None if value is None or value == "" else str(value)
+
+    flagged = flag_fields["flagged"]
+    return {
+        "source_id": text("Id"),
+        "name": text("Name"),
+        "pipeline": text("RecordTypeId") or "default",
+        "source_stage": text("StageName"),
+        "amount": decimal_text(record.get("Amount")),
+        "currency": text("CurrencyIsoCode"),
+        "probability": percent_to_fraction(record.get("Probability")),
+        "forecast_category": forecast_category(record.get("ForecastCategoryName")),
+        "owner_id": text("OwnerId"),
+        "account_id": text("AccountId"),
+        "lead_source": text("LeadSource"),
+        "deal_type": text("Type"),
+        "created_at": text("CreatedDate"),
+        "close_date": text("CloseDate"),
+        "last_activity_at": text("LastActivityDate"),
+        "last_modified_at": text("LastModifiedDate") or text("SystemModstamp"),
+        "is_deleted": bool(_bool_or_none(record.get("IsDeleted"))),
+        "is_closed": _bool_or_none(record.get("IsClosed")),
+        "is_won": _bool_or_none(record.get("IsWon")),
+        "flag_stale": _bool_or_none(record.get(flagged)) if flagged in record else None,
+        "flag_reason": text(flag_fields["reason"]),
+        "flag_since": text(flag_fields["since"]),
+    }
+
+
+def flatten_history(payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """OpportunityHistory rows to HISTORY_COLUMNS: only rows where StageName changed.
+
+    Rows are ordered per opportunity by CreatedDate (input order breaks ties); the first row
+    of each opportunity counts as entering its stage.
+    """
+    keyed = []
+    for position, row in enumerate(payloads):
+        deal_id, stage, created = (
+            row.get("OpportunityId"),
+            row.get("StageName"),
+            row.get("CreatedDate"),
+        )
+        if not deal_id or not stage or not created:
+            continue
+        keyed.append(
+            (str(deal_id), parse_timestamp(str(created)), position, str(stage), str(created))
+        )
+    keyed.sort()
+    out: list[dict[str, str]] = []
+    previous: tuple[str, str] | None = None
+    for deal_id, _, _, stage, created in keyed:
+        if previous is None or previous[0] != deal_id or previous[1] != stage:
+            out.append({"source_id": deal_id, "source_stage": stage, "changed_at": created})
+        previous = (deal_id, stage)
+    return pd.DataFrame(out, columns=list(HISTORY_COLUMNS), dtype=object)

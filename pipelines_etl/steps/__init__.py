@@ -1,0 +1,1 @@
+"""The steps of the nightly sync, shared by the CLI and the Dagster assets."""

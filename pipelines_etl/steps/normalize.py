@@ -1,0 +1,266 @@
+"""Normalize: pending raw deals of one source onto the canonical model, batch by batch.
+
+Pending means new, changed, or quarantined before: quarantined records stay pending, so a
+fixed mapping repairs them on the next run without a re-extract. Each batch's deals, stays,
+quarantine rows and raw marks commit together.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+
+import pandas as pd
+import sqlalchemy as sa
+
+from connectors.base import RATE_COLUMNS, CrmConnector
+from pipelines_etl.config import AppConfig, SourceConfig
+from pipelines_etl.steps import raw_json
+from transforms.currency import CurrencyRates
+from transforms.normalize import normalize_deals
+from transforms.retention import RetentionRules
+from transforms.stage_history import build_stays
+from transforms.stage_mapping import StageMappingRule, build_stage_map
+from warehouse.deals_load import (
+    deleted_keys,
+    mark_history_done,
+    mark_needs_attention,
+    quarantine_records,
+    raw_history_payloads,
+    replace_stays,
+    resolve_quarantine,
+    upsert_deals,
+)
+from warehouse.frames import frame_to_rows
+from warehouse.raw import mark_normalized, pending_raw_deals
+from warehouse.reference import read_source_frame, replace_stage_mappings
+from warehouse.schema import accounts, currency_rates, owners, stage_catalog
+
+BATCH_SIZE = 10_000
+MAPPING_ORIGIN = {
+    "override": "config",
+    "default": "default",
+    "closed": "closed",
+    "unmapped": "unmapped",
+}
+BatchCallback = Callable[[int], None]
+
+
+@dataclass
+class NormalizeResult:
+    """What one normalize pass wrote."""
+
+    normalized: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    unmapped_stages: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def unmapped_message(self) -> str | None:
+        """One line naming each unmapped stage, its pipeline and how many deals it holds."""
+        if not self.unmapped_stages:
+            return None
+        parts = [
+            f"'{stage}' in pipeline '{pipeline}' ({count} deals)"
+            for (pipeline, stage), count in self.unmapped_stages.most_common()
+        ]
+        return "unmapped stages: " + ", ".join(parts) + " (add them to stage_mappings)"
+
+
+@dataclass(frozen=True)
+class NormalizeContext:
+    """Everything normalize needs besides the deals: mappings, rates, owners, accounts."""
+
+    stage_map: pd.DataFrame
+    retention: RetentionRules
+    rates: CurrencyRates
+    owners: pd.DataFrame
+    accounts: pd.DataFrame
+    owner_email_overrides: dict[str, str]
+
+
+def _retention(source_config: SourceConfig, module: ModuleType) -> RetentionRules:
+    configured = source_config.retention
+    return RetentionRules.of(
+        pipelines=configured.pipelines
+        if configured.pipelines is not None
+        else module.DEFAULT_RETENTION_PIPELINES,
+        deal_types=configured.deal_types
+        if configured.deal_types is not None
+        else module.DEFAULT_RETENTION_DEAL_TYPES,
+    )
+
+
+def build_context(
+    *,
+    conn: sa.Connection,
+    source: str,
+    source_config: SourceConfig,
+    module: ModuleType,
+    app_config: AppConfig,
+) -> NormalizeContext:
+    """Read the source's reference data and build the mapping it is normalized with."""
+    catalog = read_source_frame(conn, stage_catalog, source=source)
+    rules = [
+        StageMappingRule(rule.pipeline, rule.source_stage, rule.stage)
+        for rule in source_config.stage_mappings
+    ]
+    stage_map = build_stage_map(
+        catalog=catalog, defaults=module.DEFAULT_STAGE_MAPPING, overrides=rules
+    )
+    rates_frame = read_source_frame(conn, currency_rates, source=source)
+    rates_frame = rates_frame[rates_frame["origin"] == "crm"][list(RATE_COLUMNS)]
+    rates = CurrencyRates.build(
+        reporting_currency=app_config.reporting_currency,
+        configured=app_config.rates,
+        rate_frame=rates_frame,
+    )
+    prefix = f"{source}:"
+    overrides = {
+        key[len(prefix) :]: email
+        for key, email in app_config.owner_emails.items()
+        if key.startswith(prefix)
+    }
+    return NormalizeContext(
+        stage_map=stage_map,
+        retention=_retention(source_config, module),
+        rates=rates,
+        owners=read_source_frame(conn, owners, source=source),
+        accounts=read_source_frame(conn, accounts, source=source),
+        owner_email_overrides=overrides,
+    )
+
+
+def mapping_rows(stage_map: pd.DataFrame) -> list[dict[str, object]]:
+    """The applied stage mapping as `stage_mappings` rows."""
+    rows = frame_to_rows(stage_map[["pipeline", "source_stage", "stage_number", "stage", "origin"]])
+    for row in rows:
+        row["origin"] = MAPPING_ORIGIN[str(row["origin"])]
+    return rows
+
+
+def normalize_source(
+    *,
+    engine: sa.Engine,
+    connector: CrmConnector,
+    source_config: SourceConfig,
+    module: ModuleType,
+    app_config: AppConfig,
+    run_id: str,
+    batch_size: int = BATCH_SIZE,
+    on_batch: BatchCallback | None = None,
+) -> NormalizeResult:
+    """Normalize every pending raw deal of the connector's source into `deals` and stays."""
+    source = connector.source
+    with engine.begin() as conn:
+        context = build_context(
+            conn=conn,
+            source=source,
+            source_config=source_config,
+            module=module,
+            app_config=app_config,
+        )
+        replace_stage_mappings(conn, source=source, rows=mapping_rows(context.stage_map))
+    result = NormalizeResult()
+    with engine.connect() as reader:
+        for batch in pending_raw_deals(reader, source, batch_size):
+            _normalize_batch(
+                engine=engine,
+                reader=reader,
+                connector=connector,
+                source_config=source_config,
+                app_config=app_config,
+                context=context,
+                batch=batch,
+                run_id=run_id,
+                result=result,
+            )
+            if on_batch is not None:
+                on_batch(len(batch))
+    return result
+
+
+def _normalize_batch(
+    *,
+    engine: sa.Engine,
+    reader: sa.Connection,
+    connector: CrmConnector,
+    source_config: SourceConfig,
+    app_config: AppConfig,
+    context: NormalizeContext,
+    batch: list,
+    run_id: str,
+    result: NormalizeResult,
+) -> None:
+    source = connector.source
+    ids = [raw.source_id for raw in batch]
+    flat = connector.flatten_deals([raw_json.loads(raw.payload) for raw in batch])
+    history_texts = raw_history_payloads(reader, source=source, source_ids=ids)
+    history = connector.flatten_history([raw_json.loads(text) for text in history_texts])
+    stays = build_stays(
+        history=history,
+        deals=flat,
+        stage_map=context.stage_map,
+        retention=context.retention,
+        source=source,
+    )
+    normalized = normalize_deals(
+        deals=flat,
+        source=source,
+        source_type=connector.source_type,
+        stage_map=context.stage_map,
+        owners=context.owners,
+        accounts=context.accounts,
+        rates=context.rates,
+        retention=context.retention,
+        default_currency=source_config.default_currency,
+        lead_channels=app_config.lead_channels,
+        history_stays=stays,
+        owner_email_overrides=context.owner_email_overrides,
+    )
+    bad = normalized.quarantine
+    bad_rows = [
+        {"source_id": str(sid), "reason": str(reason), "raw_payload": batch[int(label)].payload}
+        for label, sid, reason in zip(
+            bad["raw_index"], bad["source_id"], bad["reason"], strict=True
+        )
+    ]
+    for pipeline, stage, unmapped in zip(
+        bad["pipeline"], bad["source_stage"], bad["unmapped_stage"], strict=True
+    ):
+        if unmapped:
+            result.unmapped_stages[(str(pipeline), str(stage))] += 1
+    bad_ids = {row["source_id"] for row in bad_rows}
+    good_ids = [sid for sid in ids if sid not in bad_ids]
+    deals_frame = normalized.deals
+    deal_rows = frame_to_rows(deals_frame)
+    for row in deal_rows:
+        row["needs_attention"] = False
+        row["quarantine_reason"] = None
+    good_keys = [f"{source}:{sid}" for sid in good_ids]
+    stay_rows = frame_to_rows(stays[stays["deal_key"].isin(good_keys)])
+    for row in stay_rows:
+        row["source"] = source
+    with engine.begin() as conn:
+        already_deleted = deleted_keys(conn, [row["deal_key"] for row in deal_rows])
+        counts = upsert_deals(conn, deal_rows)
+        replace_stays(conn, deal_keys=good_keys, rows=stay_rows)
+        quarantine_records(conn, source=source, kind="deal", rows=bad_rows, run_id=run_id)
+        resolve_quarantine(conn, source=source, kind="deal", source_ids=good_ids)
+        mark_needs_attention(
+            conn, {f"{source}:{row['source_id']}": row["reason"] for row in bad_rows}
+        )
+        mark_normalized(conn, source=source, source_ids=good_ids)
+        mark_history_done(conn, source=source, source_ids=good_ids)
+    result.normalized += len(deal_rows)
+    result.inserted += counts.inserted
+    result.updated += counts.updated
+    result.unchanged += counts.unchanged
+    result.quarantined += len(bad_rows)
+    result.deleted += sum(
+        1 for row in deal_rows if row["is_deleted"] and row["deal_key"] not in already_deleted
+    )

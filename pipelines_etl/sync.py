@@ -1,0 +1,236 @@
+"""The nightly sync of one or all sources: extract, normalize, reconcile, snapshot.
+
+The CLI runs `run_sync`; the Dagster assets run the same steps one asset at a time. Each
+source gets its own `sync_runs` row; a failing source never stops the others, and a run that
+failed says why in its row and in the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from connectors.base import CrmConnector
+from pipelines_etl.config import AppConfig, ConfigError
+from pipelines_etl.sources import Source
+from pipelines_etl.steps.extract import (
+    DEALS_STREAM,
+    ExtractResult,
+    extract_deals,
+    refresh_reference,
+)
+from pipelines_etl.steps.normalize import NormalizeResult, normalize_source
+from pipelines_etl.steps.reconcile import reconcile_deletions, reconcile_due
+from warehouse.cursors import read_cursor
+from warehouse.engine import create_warehouse_engine
+from warehouse.lock import WarehouseLock
+from warehouse.migrate import upgrade
+from warehouse.runs import RunCounts, fail_abandoned_runs, finish_run, start_run
+from warehouse.snapshots import take_snapshot
+
+logger = logging.getLogger(__name__)
+
+
+class SyncProgress(Protocol):
+    """Where a sync reports what it is doing (a progress bar, Dagster's log, nothing)."""
+
+    def phase(self, source: str, phase: str) -> None:
+        """A source moved on to `phase` (reference, extract, normalize, reconcile)."""
+
+    def advance(self, source: str, rows: int) -> None:
+        """`rows` more deals of `source` went through the current phase."""
+
+
+class QuietProgress:
+    """A SyncProgress that reports nothing."""
+
+    def phase(self, source: str, phase: str) -> None:
+        """Ignore the phase."""
+
+    def advance(self, source: str, rows: int) -> None:
+        """Ignore the rows."""
+
+
+@dataclass
+class SourceOutcome:
+    """How one source's sync ended."""
+
+    source: str
+    run_id: str
+    status: str = "running"
+    extract: ExtractResult | None = None
+    normalize: NormalizeResult | None = None
+    reconciled: int = 0
+    api_calls: int = 0
+    reference: dict[str, int] = field(default_factory=dict)
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the source synced completely."""
+        return self.status == "succeeded"
+
+    def counts(self) -> RunCounts:
+        """The counts of its `sync_runs` row."""
+        n = self.normalize or NormalizeResult()
+        return RunCounts(
+            rows_read=self.extract.deals_read if self.extract else 0,
+            inserted=n.inserted,
+            updated=n.updated,
+            unchanged=n.unchanged,
+            deleted=n.deleted + self.reconciled,
+            quarantined=n.quarantined,
+            api_calls=self.api_calls,
+        )
+
+
+@dataclass
+class SyncOutcome:
+    """How a whole sync ended."""
+
+    sources: list[SourceOutcome]
+    snapshot_rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when every source synced completely."""
+        return all(source.ok for source in self.sources)
+
+
+def failure_message(error: BaseException, limit: int = 500) -> str:
+    """One line saying why a source failed: the error's first line, cut to `limit` characters."""
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    text = f"{type(error).__name__}: {first_line}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def open_warehouse(url: str) -> sa.Engine:
+    """The warehouse engine, its schema migrated to the latest revision."""
+    engine = create_warehouse_engine(url)
+    upgrade(engine)
+    return engine
+
+
+def sync_source(
+    *,
+    engine: sa.Engine,
+    source: Source,
+    connector: CrmConnector,
+    app_config: AppConfig,
+    full: bool,
+    progress: SyncProgress,
+) -> SourceOutcome:
+    """Extract, normalize and (when due) reconcile one source, recording a `sync_runs` row."""
+    name = source.name
+    with engine.begin() as conn:
+        run_id = start_run(
+            conn,
+            source=name,
+            mode="full" if full else "incremental",
+            cursor_before=read_cursor(conn, name, DEALS_STREAM),
+        )
+    outcome = SourceOutcome(source=name, run_id=run_id)
+    try:
+        progress.phase(name, "reference")
+        outcome.reference = refresh_reference(
+            engine=engine, connector=connector, configured_rates=app_config.rates
+        )
+        progress.phase(name, "extract")
+        outcome.extract = extract_deals(
+            engine=engine,
+            connector=connector,
+            run_id=run_id,
+            full=full,
+            on_page=lambda rows: progress.advance(name, rows),
+        )
+        progress.phase(name, "normalize")
+        outcome.normalize = normalize_source(
+            engine=engine,
+            connector=connector,
+            source_config=source.config,
+            module=source.module,
+            app_config=app_config,
+            run_id=run_id,
+            on_batch=lambda rows: progress.advance(name, rows),
+        )
+        with engine.connect() as conn:
+            due = reconcile_due(
+                conn,
+                source=name,
+                every_days=app_config.schedule.reconcile_every_days,
+                full=full,
+            )
+        if due:
+            progress.phase(name, "reconcile")
+            outcome.reconciled = reconcile_deletions(engine=engine, connector=connector)
+        outcome.status = "succeeded"
+        outcome.message = outcome.normalize.unmapped_message()
+    except Exception as error:  # one failing source must not stop the others
+        outcome.status = "failed"
+        outcome.message = failure_message(error)
+        logger.warning("sync of %s failed: %s", name, outcome.message)
+    outcome.api_calls = connector.api_calls
+    with engine.begin() as conn:
+        finish_run(
+            conn,
+            run_id=run_id,
+            source=name,
+            status=outcome.status,
+            counts=outcome.counts(),
+            cursor_after=read_cursor(conn, name, DEALS_STREAM),
+            message=outcome.message,
+        )
+    return outcome
+
+
+def connect_all(sources: list[Source], env: Mapping[str, str]) -> dict[str, CrmConnector]:
+    """A connector per source, built up front so missing credentials fail before any work."""
+    connectors: dict[str, CrmConnector] = {}
+    for source in sources:
+        try:
+            connectors[source.name] = source.connect(env)
+        except ValueError as error:
+            raise ConfigError(f"source {source.name}: {error}") from None
+    return connectors
+
+
+def snapshot_today(engine: sa.Engine) -> int:
+    """Write today's (UTC) deal snapshot; returns its rows."""
+    with engine.begin() as conn:
+        return take_snapshot(conn, snapshot_date=datetime.now(UTC).date())
+
+
+def run_sync(
+    *,
+    engine: sa.Engine,
+    sources: list[Source],
+    app_config: AppConfig,
+    env: Mapping[str, str],
+    full: bool = False,
+    progress: SyncProgress | None = None,
+    lock_wait: float | None = 0.0,
+) -> SyncOutcome:
+    """The nightly job over `sources`, holding the warehouse's one-writer lock throughout."""
+    progress = progress or QuietProgress()
+    connectors = connect_all(sources, env)
+    with WarehouseLock(engine, wait=lock_wait):
+        with engine.begin() as conn:
+            fail_abandoned_runs(conn, message="abandoned: the process ended mid-run")
+        outcomes = [
+            sync_source(
+                engine=engine,
+                source=source,
+                connector=connectors[source.name],
+                app_config=app_config,
+                full=full,
+                progress=progress,
+            )
+            for source in sources
+        ]
+        snapshot_rows = snapshot_today(engine)
+    return SyncOutcome(outcomes, snapshot_rows)

@@ -1,0 +1,205 @@
+"""Raw CRM payloads as they came, and which of them still need normalizing.
+
+A raw row is marked `needs_normalize` when it is new or its payload (or modification stamp)
+changed; re-reading an identical record leaves it as it was. The normalizer takes pending
+rows in batches and marks the ones it loaded; rows it quarantined stay pending, so they are
+retried on every run and a fixed mapping repairs them without a re-extract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from warehouse.schema import raw_deals, raw_stage_history
+from warehouse.upsert import UpsertCounts, upsert_rows
+
+# Keys per IN list when marking rows: well under SQLite's bound-parameter limit.
+_MARK_CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class RawDeal:
+    """One raw deal payload (JSON text) waiting to be normalized."""
+
+    source_id: str
+    payload: str
+    last_modified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RawHistoryEntry:
+    """One raw stage-history entry (JSON text) of a deal."""
+
+    source_id: str
+    history_key: str
+    payload: str
+
+
+def _require_text(payload: object, what: str) -> str:
+    if not isinstance(payload, str):
+        raise TypeError(f"{what} payload must be JSON text, not {type(payload).__name__}")
+    return payload
+
+
+def load_raw_deals(
+    conn: sa.Connection,
+    *,
+    source: str,
+    run_id: str,
+    payloads: Iterable[tuple[str, str, datetime | None]],
+) -> UpsertCounts:
+    """Upsert `(source_id, payload_json, last_modified_at)` rows, marking changed ones pending.
+
+    A record seen twice in one call keeps its latest version (by modification stamp, then
+    by position). Runs in the caller's transaction, with the cursor that covers it.
+    """
+    extracted_at = datetime.now(UTC)
+    latest: dict[str, tuple[str, datetime | None]] = {}
+    for source_id, payload, modified in payloads:
+        text = _require_text(payload, f"deal {source_id}")
+        seen = latest.get(source_id)
+        if seen is None or seen[1] is None or modified is None or modified >= seen[1]:
+            latest[source_id] = (text, modified)
+    rows = [
+        {
+            "source": source,
+            "source_id": source_id,
+            "payload": payload,
+            "last_modified_at": modified,
+            "extracted_at": extracted_at,
+            "run_id": run_id,
+            "needs_normalize": True,
+        }
+        for source_id, (payload, modified) in latest.items()
+    ]
+    return upsert_rows(
+        conn,
+        raw_deals,
+        rows,
+        key_columns=["source", "source_id"],
+        compare_columns=["payload", "last_modified_at"],
+    )
+
+
+def pending_raw_deals(
+    conn: sa.Connection, source: str, batch_size: int = 1_000
+) -> Iterator[list[RawDeal]]:
+    """Pending raw deals of `source` in batches, by id; safe to mark rows while iterating."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    after: str | None = None
+    while True:
+        query = (
+            sa.select(raw_deals.c.source_id, raw_deals.c.payload, raw_deals.c.last_modified_at)
+            .where(raw_deals.c.source == source, raw_deals.c.needs_normalize)
+            .order_by(raw_deals.c.source_id)
+            .limit(batch_size)
+        )
+        if after is not None:
+            query = query.where(raw_deals.c.source_id > after)
+        batch = [RawDeal(*row) for row in conn.execute(query)]
+        if not batch:
+            return
+        yield batch
+        after = batch[-1].source_id
+
+
+def _mark(conn: sa.Connection, table: sa.Table, source: str, source_ids: Sequence[str]) -> int:
+    """Clear `needs_normalize` on the given ids of one source; returns rows marked."""
+    now = datetime.now(UTC)
+    marked = 0
+    ids = list(dict.fromkeys(source_ids))
+    for start in range(0, len(ids), _MARK_CHUNK):
+        result = conn.execute(
+            sa.update(table)
+            .where(
+                table.c.source == source,
+                table.c.source_id.in_(ids[start : start + _MARK_CHUNK]),
+                table.c.needs_normalize,
+            )
+            .values(needs_normalize=False, normalized_at=now)
+        )
+        marked += result.rowcount
+    return marked
+
+
+def mark_normalized(conn: sa.Connection, *, source: str, source_ids: Sequence[str]) -> int:
+    """Mark raw deals as loaded into `deals` (leave quarantined ones pending)."""
+    return _mark(conn, raw_deals, source, source_ids)
+
+
+def load_raw_stage_history(
+    conn: sa.Connection,
+    *,
+    source: str,
+    run_id: str,
+    entries: Iterable[tuple[str, str, str]],
+) -> UpsertCounts:
+    """Upsert `(deal source_id, history_key, payload_json)` entries; changed ones go pending."""
+    extracted_at = datetime.now(UTC)
+    latest: dict[tuple[str, str], str] = {}
+    for source_id, history_key, payload in entries:
+        latest[(source_id, history_key)] = _require_text(payload, f"history {history_key}")
+    rows = [
+        {
+            "source": source,
+            "source_id": source_id,
+            "history_key": history_key,
+            "payload": payload,
+            "extracted_at": extracted_at,
+            "run_id": run_id,
+            "needs_normalize": True,
+        }
+        for (source_id, history_key), payload in latest.items()
+    ]
+    return upsert_rows(
+        conn,
+        raw_stage_history,
+        rows,
+        key_columns=["source", "source_id", "history_key"],
+        compare_columns=["payload"],
+    )
+
+
+def pending_raw_stage_history(
+    conn: sa.Connection, source: str, batch_size: int = 1_000
+) -> Iterator[list[RawHistoryEntry]]:
+    """Every entry (pending or not) of deals with a pending entry, `batch_size` deals a batch.
+
+    Stays are rebuilt from a deal's whole history, so a batch never splits a deal.
+    """
+    if not 1 <= batch_size <= _MARK_CHUNK:
+        raise ValueError(f"batch_size must be between 1 and {_MARK_CHUNK}")
+    t = raw_stage_history
+    after: str | None = None
+    while True:
+        deal_ids = (
+            sa.select(t.c.source_id)
+            .where(t.c.source == source, t.c.needs_normalize)
+            .group_by(t.c.source_id)
+            .order_by(t.c.source_id)
+            .limit(batch_size)
+        )
+        if after is not None:
+            deal_ids = deal_ids.where(t.c.source_id > after)
+        ids = list(conn.execute(deal_ids).scalars())
+        if not ids:
+            return
+        entries = conn.execute(
+            sa.select(t.c.source_id, t.c.history_key, t.c.payload)
+            .where(t.c.source == source, t.c.source_id.in_(ids))
+            .order_by(t.c.source_id, t.c.history_key)
+        )
+        yield [RawHistoryEntry(*row) for row in entries]
+        after = ids[-1]
+
+
+def mark_stage_history_normalized(
+    conn: sa.Connection, *, source: str, source_ids: Sequence[str]
+) -> int:
+    """Mark every history entry of the given deals as normalized."""
+    return _mark(conn, raw_stage_history, source, source_ids)
