@@ -67,7 +67,11 @@ def _ids(client, *filters: dict, groups: list | None = None, **extra) -> list[st
             ["9003"],
         ),
         (
-            {"propertyName": "hs_lastmodifieddate", "operator": "GT", "value": "2026-05-20T10:00:00Z"},
+            {
+                "propertyName": "hs_lastmodifieddate",
+                "operator": "GT",
+                "value": "2026-05-20T10:00:00Z",
+            },
             ["9002", "9005"],
         ),
         (
