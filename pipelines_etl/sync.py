@@ -30,7 +30,7 @@ from warehouse.cursors import read_cursor
 from warehouse.engine import create_warehouse_engine
 from warehouse.lock import WarehouseLock
 from warehouse.migrate import upgrade
-from warehouse.runs import RunCounts, fail_abandoned_runs, finish_run, start_run
+from warehouse.runs import RunCounts, fail_abandoned_runs, finish_run, record_load, start_run
 from warehouse.snapshots import take_snapshot
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class SourceOutcome:
 
     source: str
     run_id: str
+    full: bool = False
     status: str = "running"
     extract: ExtractResult | None = None
     normalize: NormalizeResult | None = None
@@ -116,7 +117,7 @@ def open_warehouse(url: str) -> sa.Engine:
     return engine
 
 
-def sync_source(
+def extract_phase(
     *,
     engine: sa.Engine,
     source: Source,
@@ -125,7 +126,7 @@ def sync_source(
     full: bool,
     progress: SyncProgress,
 ) -> SourceOutcome:
-    """Extract, normalize and (when due) reconcile one source, recording a `sync_runs` row."""
+    """Reference data and raw pages of one source, recorded as a finished `sync_runs` row."""
     name = source.name
     with engine.begin() as conn:
         run_id = start_run(
@@ -134,7 +135,7 @@ def sync_source(
             mode="full" if full else "incremental",
             cursor_before=read_cursor(conn, name, DEALS_STREAM),
         )
-    outcome = SourceOutcome(source=name, run_id=run_id)
+    outcome = SourceOutcome(source=name, run_id=run_id, full=full)
     try:
         progress.phase(name, "reference")
         outcome.reference = refresh_reference(
@@ -148,32 +149,11 @@ def sync_source(
             full=full,
             on_page=lambda rows: progress.advance(name, rows),
         )
-        progress.phase(name, "normalize")
-        outcome.normalize = normalize_source(
-            engine=engine,
-            connector=connector,
-            source_config=source.config,
-            module=source.module,
-            app_config=app_config,
-            run_id=run_id,
-            on_batch=lambda rows: progress.advance(name, rows),
-        )
-        with engine.connect() as conn:
-            due = reconcile_due(
-                conn,
-                source=name,
-                every_days=app_config.schedule.reconcile_every_days,
-                full=full,
-            )
-        if due:
-            progress.phase(name, "reconcile")
-            outcome.reconciled = reconcile_deletions(engine=engine, connector=connector)
         outcome.status = "succeeded"
-        outcome.message = outcome.normalize.unmapped_message()
-    except Exception as error:  # one failing source must not stop the others
+    except Exception as error:  # recorded in sync_runs; the caller decides whether to go on
         outcome.status = "failed"
         outcome.message = failure_message(error)
-        logger.warning("sync of %s failed: %s", name, outcome.message)
+        logger.warning("extract of %s failed: %s", name, outcome.message)
     outcome.api_calls = connector.api_calls
     with engine.begin() as conn:
         finish_run(
@@ -186,6 +166,86 @@ def sync_source(
             message=outcome.message,
         )
     return outcome
+
+
+def load_phase(
+    *,
+    engine: sa.Engine,
+    source: Source,
+    connector: CrmConnector,
+    app_config: AppConfig,
+    outcome: SourceOutcome,
+    progress: SyncProgress,
+) -> SourceOutcome:
+    """Normalize pending raw deals of one source, reconcile deletions when due, record both."""
+    name = source.name
+    try:
+        progress.phase(name, "normalize")
+        outcome.normalize = normalize_source(
+            engine=engine,
+            connector=connector,
+            source_config=source.config,
+            module=source.module,
+            app_config=app_config,
+            run_id=outcome.run_id,
+            on_batch=lambda rows: progress.advance(name, rows),
+        )
+        with engine.connect() as conn:
+            due = reconcile_due(
+                conn,
+                source=name,
+                every_days=app_config.schedule.reconcile_every_days,
+                full=outcome.full,
+            )
+        if due:
+            progress.phase(name, "reconcile")
+            outcome.reconciled = reconcile_deletions(engine=engine, connector=connector)
+        outcome.message = outcome.normalize.unmapped_message()
+    except Exception as error:  # recorded in sync_runs; one source must not stop the others
+        outcome.status = "failed"
+        outcome.message = failure_message(error)
+        logger.warning("load of %s failed: %s", name, outcome.message)
+    outcome.api_calls = connector.api_calls
+    with engine.begin() as conn:
+        record_load(
+            conn,
+            run_id=outcome.run_id,
+            source=name,
+            counts=outcome.counts(),
+            failed=not outcome.ok,
+            message=outcome.message,
+        )
+    return outcome
+
+
+def sync_source(
+    *,
+    engine: sa.Engine,
+    source: Source,
+    connector: CrmConnector,
+    app_config: AppConfig,
+    full: bool,
+    progress: SyncProgress,
+) -> SourceOutcome:
+    """Both phases of one source; the load phase runs only after a complete extract."""
+    outcome = extract_phase(
+        engine=engine,
+        source=source,
+        connector=connector,
+        app_config=app_config,
+        full=full,
+        progress=progress,
+    )
+    if not outcome.ok:
+        return outcome
+    return load_phase(
+        engine=engine,
+        source=source,
+        connector=connector,
+        app_config=app_config,
+        outcome=outcome,
+        progress=progress,
+    )
 
 
 def connect_all(sources: list[Source], env: Mapping[str, str]) -> dict[str, CrmConnector]:
@@ -221,8 +281,9 @@ def run_sync(
     with WarehouseLock(engine, wait=lock_wait):
         with engine.begin() as conn:
             fail_abandoned_runs(conn, message="abandoned: the process ended mid-run")
+        # Every source's reference data (rates, catalogs) lands before any source loads.
         outcomes = [
-            sync_source(
+            extract_phase(
                 engine=engine,
                 source=source,
                 connector=connectors[source.name],
@@ -232,5 +293,15 @@ def run_sync(
             )
             for source in sources
         ]
+        for source, outcome in zip(sources, outcomes, strict=True):
+            if outcome.ok:
+                load_phase(
+                    engine=engine,
+                    source=source,
+                    connector=connectors[source.name],
+                    app_config=app_config,
+                    outcome=outcome,
+                    progress=progress,
+                )
         snapshot_rows = snapshot_today(engine)
     return SyncOutcome(outcomes, snapshot_rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -92,3 +93,44 @@ def fail_abandoned_runs(conn: sa.Connection, *, message: str = "abandoned") -> i
         .values(status="failed", ended_at=datetime.now(UTC), message=message)
     )
     return result.rowcount
+
+
+def latest_run(conn: sa.Connection, *, source: str) -> sa.Row[Any] | None:
+    """The most recent sync_runs row of `source`, or None before its first run."""
+    return conn.execute(
+        sa.select(sync_runs)
+        .where(sync_runs.c.source == source)
+        .order_by(sync_runs.c.started_at.desc())
+        .limit(1)
+    ).first()
+
+
+def record_load(
+    conn: sa.Connection,
+    *,
+    run_id: str,
+    source: str,
+    counts: RunCounts,
+    failed: bool,
+    message: str | None,
+) -> None:
+    """Add what the load phase wrote to a run the extract phase finished (status may fail)."""
+    values: dict[str, Any] = {
+        "inserted": counts.inserted,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "deleted": counts.deleted,
+        "quarantined": counts.quarantined,
+        "api_calls": counts.api_calls,
+        "message": message,
+        "ended_at": datetime.now(UTC),
+    }
+    if failed:
+        values["status"] = "failed"
+    result = conn.execute(
+        sa.update(sync_runs)
+        .where(sync_runs.c.run_id == run_id, sync_runs.c.source == source)
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise LookupError(f"no sync run {run_id!r} for source {source!r}")

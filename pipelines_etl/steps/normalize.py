@@ -95,6 +95,28 @@ def _retention(source_config: SourceConfig, module: ModuleType) -> RetentionRule
     )
 
 
+def crm_rates(conn: sa.Connection, *, source: str) -> pd.DataFrame:
+    """The source's own CRM rates; for a CRM without any (HubSpot), another source's.
+
+    A company has one set of rates: a HubSpot portal beside a multi-currency Salesforce org
+    converts with the org's CurrencyType unless `rates` are configured.
+    """
+    own = read_source_frame(conn, currency_rates, source=source)
+    own = own[own["origin"] == "crm"]
+    if not own.empty:
+        return own[list(RATE_COLUMNS)]
+    others = conn.execute(
+        sa.select(currency_rates.c.source)
+        .where(currency_rates.c.origin == "crm", currency_rates.c.source != source)
+        .order_by(currency_rates.c.source)
+        .limit(1)
+    ).scalar_one_or_none()
+    if others is None:
+        return own[list(RATE_COLUMNS)]
+    borrowed = read_source_frame(conn, currency_rates, source=others)
+    return borrowed[borrowed["origin"] == "crm"][list(RATE_COLUMNS)]
+
+
 def build_context(
     *,
     conn: sa.Connection,
@@ -112,8 +134,7 @@ def build_context(
     stage_map = build_stage_map(
         catalog=catalog, defaults=module.DEFAULT_STAGE_MAPPING, overrides=rules
     )
-    rates_frame = read_source_frame(conn, currency_rates, source=source)
-    rates_frame = rates_frame[rates_frame["origin"] == "crm"][list(RATE_COLUMNS)]
+    rates_frame = crm_rates(conn, source=source)
     rates = CurrencyRates.build(
         reporting_currency=app_config.reporting_currency,
         configured=app_config.rates,

@@ -30,10 +30,21 @@ def test_rates_are_exact_decimals_and_upper_cased() -> None:
     [
         ({"safety": {"max_new_flags": -1}}, "safety.max_new_flags = -1"),
         ({"rates": {"EUR": 0}}, "rate for EUR must be positive"),
-        ({"sources": {"sf": {"type": "salesforce", "default_currency": "dollars"}}},
-         "sources.sf.default_currency = 'dollars'"),
-        ({"sources": {"sf": {"type": "salesforce", "stage_mappings": [
-            {"source_stage": "Foo", "stage": 9}]}}}, "sources.sf.stage_mappings.0.stage = 9"),
+        (
+            {"sources": {"sf": {"type": "salesforce", "default_currency": "dollars"}}},
+            "sources.sf.default_currency = 'dollars'",
+        ),
+        (
+            {
+                "sources": {
+                    "sf": {
+                        "type": "salesforce",
+                        "stage_mappings": [{"source_stage": "Foo", "stage": 9}],
+                    }
+                }
+            },
+            "sources.sf.stage_mappings.0.stage = 9",
+        ),
         ({"staleness": {"no_activty_days": 3}}, "staleness.no_activty_days"),
     ],
 )
