@@ -201,6 +201,7 @@ def load_phase(
             progress.phase(name, "reconcile")
             outcome.reconciled = reconcile_deletions(engine=engine, connector=connector)
         outcome.message = outcome.normalize.unmapped_message()
+        progress.phase(name, "done")
     except Exception as error:  # recorded in sync_runs; one source must not stop the others
         outcome.status = "failed"
         outcome.message = failure_message(error)

@@ -29,8 +29,13 @@ class RichProgress:
         return self._tasks[source]
 
     def phase(self, source: str, phase: str) -> None:
-        """Show the source's new phase and restart its row count."""
-        self._progress.update(self._task(source), phase=phase, completed=0)
+        """Show the source's new phase and restart its row count ("done" stops the spinner)."""
+        task = self._task(source)
+        if phase == "done":
+            done = self._progress.tasks[self._progress.task_ids.index(task)].completed
+            self._progress.update(task, phase=phase, total=max(done, 1), completed=max(done, 1))
+        else:
+            self._progress.update(task, phase=phase, completed=0)
 
     def advance(self, source: str, rows: int) -> None:
         """Count rows of the current phase."""
@@ -40,22 +45,17 @@ class RichProgress:
 def summary_table(outcome: SyncOutcome) -> Table:
     """One row per source: status, rows read and written, API calls, and any message."""
     table = Table(title="sync summary")
-    for column in (
-        "source",
-        "status",
-        "read",
-        "inserted",
-        "updated",
-        "deleted",
-        "quarantined",
-        "API calls",
-    ):
-        table.add_column(column, justify="left" if column in ("source", "status") else "right")
-    table.add_column("message", overflow="fold")
+    with_messages = any(source.message for source in outcome.sources)
+    table.add_column("source", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for column in ("read", "inserted", "updated", "deleted", "quarantined", "API calls"):
+        table.add_column(column, justify="right")
+    if with_messages:
+        table.add_column("message", overflow="fold")
     for source in outcome.sources:
         counts = source.counts()
         style = "green" if source.ok else "red"
-        table.add_row(
+        cells = (
             source.source,
             f"[{style}]{source.status}[/]",
             str(counts.rows_read),
@@ -64,8 +64,8 @@ def summary_table(outcome: SyncOutcome) -> Table:
             str(counts.deleted),
             str(counts.quarantined),
             str(counts.api_calls),
-            source.message or "",
         )
+        table.add_row(*cells, *([source.message or ""] if with_messages else []))
     return table
 
 
