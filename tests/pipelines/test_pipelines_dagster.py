@@ -119,3 +119,17 @@ def test_materialize_reports_an_unmapped_stage_by_name(
     assert "Discovery Call" in (evaluation.description or "")
     assert "3 deals" in (evaluation.description or "")
     assert evaluation.metadata["quarantined_deals"].value == 3
+
+
+def test_dg_check_defs_loads_the_project_from_pyproject(clean_env: pytest.MonkeyPatch) -> None:
+    """`dg dev` / `dg check defs` read [tool.dg] of pyproject.toml: it must stay loadable."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).parents[2]
+    dg_cli = Path(sys.executable).with_name("dg")
+    done = subprocess.run(
+        [str(dg_cli), "check", "defs"], cwd=root, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All definitions loaded successfully" in done.stdout + done.stderr
