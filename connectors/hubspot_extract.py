@@ -13,9 +13,10 @@
   (the sandbox, today) gets one `GET /crm/v3/objects/deals/{id}?associations=companies` per
   deal instead. Each page carries the cursor reached (the latest stamp of its search results).
 - Archived deals: every sync lists `archived=true` (the API cannot filter it) and keeps those
-  archived at or after (cursor - lookback), all of them on a first sync; they are marked
-  `archived` and flattened with is_deleted True. This pass runs first, before any page moves
-  the cursor, so a run that fails half-way never skips an archived deal.
+  archived at or after (cursor - lookback), all of them on a first sync, with their dealstage
+  history (50 a page); they are marked `archived` and flattened with is_deleted True. This
+  pass runs first, before any page moves the cursor, so a run that fails half-way never
+  skips an archived deal.
 """
 
 from __future__ import annotations
@@ -146,13 +147,17 @@ class DealExtractor:
         )
         after: str | None = None
         while True:
+            # With their dealstage history, or a deal archived before its first sync would
+            # load without stays, stage or closed_at (a full sync would differ from the
+            # incremental one that saw it live).
             reply = self._call(
                 "list archived deals",
                 "crm.deals.basic_api",
                 "get_page",
-                limit=self.settings.list_page_size,
+                limit=self.settings.history_page_size,
                 after=after,
                 properties=in_query,
+                properties_with_history=["dealstage"],
                 archived=True,
             )
             kept = [
@@ -163,7 +168,7 @@ class DealExtractor:
             for deal in kept:
                 deal["archived"] = True
             if kept:
-                yield DealPage(kept, [], None)
+                yield DealPage(kept, [history_payload(d) for d in kept], None)
             after = next_after(reply.body)
             if after is None:
                 return

@@ -219,36 +219,6 @@ def load_phase(
     return outcome
 
 
-def sync_source(
-    *,
-    engine: sa.Engine,
-    source: Source,
-    connector: CrmConnector,
-    app_config: AppConfig,
-    full: bool,
-    progress: SyncProgress,
-) -> SourceOutcome:
-    """Both phases of one source; the load phase runs only after a complete extract."""
-    outcome = extract_phase(
-        engine=engine,
-        source=source,
-        connector=connector,
-        app_config=app_config,
-        full=full,
-        progress=progress,
-    )
-    if not outcome.ok:
-        return outcome
-    return load_phase(
-        engine=engine,
-        source=source,
-        connector=connector,
-        app_config=app_config,
-        outcome=outcome,
-        progress=progress,
-    )
-
-
 def connect_all(sources: list[Source], env: Mapping[str, str]) -> dict[str, CrmConnector]:
     """A connector per source, built up front so missing credentials fail before any work."""
     connectors: dict[str, CrmConnector] = {}

@@ -290,7 +290,7 @@ def test_first_sync_lists_every_deal_exactly_once(
     with_company = {d.id for d in state.deals.values() if d.companies and not d.archived}
     assert with_company and set(frame.index[frame["account_id"].notna()]) >= with_company
     history = connector.flatten_history([h for p in pages for h in p.history])
-    assert set(history["source_id"]) == {str(i) for i in state.active_ids}
+    assert set(history["source_id"]) == {str(i) for i in [*state.active_ids, *state.archived_ids]}
     newest = max(d.modified_ms for d in state.deals.values() if not d.archived)
     assert pages[-1].cursor == format_epoch_ms(newest)
 
