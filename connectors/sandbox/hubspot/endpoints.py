@@ -278,3 +278,51 @@ def _json(request: Request) -> Any:
         return request.json()
     except ValueError:
         return None
+
+
+def batch_read_deal_companies(state: HubSpotState, request: Request) -> Response:
+    """`POST /crm/v4/associations/deals/companies/batch/read`: each deal's companies with
+    their association types (Primary = typeId 5); 207 naming deals that have none."""
+    body = _json(request)
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list) or len(inputs) > MAX_BATCH:
+        return errors.validation(f"inputs must be a list of at most {MAX_BATCH}")
+    results, missing = [], []
+    for item in inputs:
+        deal_id = str(item.get("id", "")) if isinstance(item, dict) else ""
+        deal = state.live_deal(deal_id)
+        if deal is None or not deal.companies:
+            missing.append(deal_id)
+            continue
+        to = []
+        for company_id in deal.companies:
+            to.append(
+                {
+                    "toObjectId": int(company_id),
+                    "associationTypes": [
+                        {"category": "HUBSPOT_DEFINED", "typeId": 5, "label": "Primary"},
+                        {"category": "HUBSPOT_DEFINED", "typeId": 341, "label": None},
+                    ],
+                }
+            )
+        results.append({"from": {"id": deal_id}, "to": to})
+    payload: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": iso_ms(now_ms()),
+        "completedAt": iso_ms(now_ms()),
+    }
+    if not missing:
+        return Response.json(200, payload)
+    payload["numErrors"] = len(missing)
+    payload["errors"] = [
+        {
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+            "message": f"No company is associated with deal {deal_id}.",
+            "context": {"fromObjectId": [deal_id]},
+        }
+        for deal_id in missing
+    ]
+    return Response.json(207, payload)

@@ -12,7 +12,13 @@ from connectors.sandbox.hubspot import endpoints, errors
 from connectors.sandbox.hubspot.search import search_deals
 from connectors.sandbox.hubspot.state import HubSpotState
 from connectors.sandbox.hubspot.values import now_ms
-from connectors.sandbox.hubspot.writes import batch_update, create_property, update_one
+from connectors.sandbox.hubspot.writes import (
+    archive,
+    batch_update,
+    create_deal,
+    create_property,
+    update_one,
+)
 
 DAILY_LIMIT = 500_000
 INTERVAL_MS = 10_000
@@ -78,12 +84,17 @@ class HubSpotApi:
         method, state = request.method, self.state
         if parts[:3] == ["crm", "v3", "owners"] and method == "GET":
             return endpoints.list_owners(state, request)
+        v4_companies = ["crm", "v4", "associations", "deals", "companies", "batch", "read"]
+        if parts == v4_companies and method == "POST":
+            return endpoints.batch_read_deal_companies(state, request)
         if parts[:2] != ["crm", "v3"] or len(parts) < 4:
             return _no_route(request)
         kind, obj, rest = parts[2], parts[3], parts[4:]
         if kind == "objects" and obj == "deals":
             if not rest and method == "GET":
                 return endpoints.list_deals(state, request)
+            if not rest and method == "POST":
+                return create_deal(state, _json(request), self.write_log)
             if rest == ["search"] and method == "POST":
                 return search_deals(
                     state, _json(request), lag="lag" in request.faults, now=now_ms()
@@ -96,6 +107,8 @@ class HubSpotApi:
                 return endpoints.get_deal(state, request, rest[0])
             if len(rest) == 1 and method == "PATCH":
                 return update_one(state, rest[0], _json(request), self.write_log)
+            if len(rest) == 1 and method == "DELETE":
+                return archive(state, rest[0], self.write_log)
         if kind == "objects" and obj == "companies":
             if not rest and method == "GET":
                 return endpoints.list_companies(state, request)

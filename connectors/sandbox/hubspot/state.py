@@ -102,3 +102,24 @@ def page_after(ids: list[int], *, after: int | None, limit: int) -> tuple[list[i
     chunk = ids[start : start + limit]
     more = start + limit < len(ids)
     return chunk, (chunk[-1] + 1 if more and chunk else None)
+
+
+def add_deal(state: HubSpotState, deal: Deal) -> None:
+    """Index a newly created live deal (caller holds the lock)."""
+    state.deals[deal.id] = deal
+    bisect.insort(state.active_ids, int(deal.id))
+    bisect.insort(state.by_modified, (deal.modified_ms, int(deal.id)))
+
+
+def archive_deal(state: HubSpotState, deal: Deal, *, archived_at: str) -> None:
+    """Move a live deal to the archived ones, out of listing and search (caller holds lock)."""
+    key = (deal.modified_ms, int(deal.id))
+    index = bisect.bisect_left(state.by_modified, key)
+    if index < len(state.by_modified) and state.by_modified[index] == key:
+        del state.by_modified[index]
+    index = bisect.bisect_left(state.active_ids, int(deal.id))
+    if index < len(state.active_ids) and state.active_ids[index] == int(deal.id):
+        del state.active_ids[index]
+    bisect.insort(state.archived_ids, int(deal.id))
+    deal.archived = True
+    deal.archived_at = archived_at

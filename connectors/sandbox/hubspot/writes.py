@@ -16,7 +16,13 @@ from connectors.sandbox.hubspot.catalog import (
 )
 from connectors.sandbox.hubspot.derive import closing_properties, stage_date_properties
 from connectors.sandbox.hubspot.render import render_deal
-from connectors.sandbox.hubspot.state import Deal, HistoryEntry, HubSpotState
+from connectors.sandbox.hubspot.state import (
+    Deal,
+    HistoryEntry,
+    HubSpotState,
+    add_deal,
+    archive_deal,
+)
 from connectors.sandbox.hubspot.values import (
     NotMidnight,
     iso_ms,
@@ -299,3 +305,74 @@ def create_property(state: HubSpotState, body: Any, write_log: WriteLog) -> Resp
         },
     )
     return Response.json(201, prop.to_json())
+
+
+def create_deal(state: HubSpotState, body: Any, write_log: WriteLog) -> Response:
+    """`POST /crm/v3/objects/deals`: a new deal in its stage, with companies from
+    `associations` (`{"to": {"id": ...}, "types": [...]}`); 201 with the deal."""
+    props = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(props, dict):
+        return errors.validation("Invalid input JSON: properties must be an object")
+    associations = body.get("associations") or []
+    if not isinstance(associations, list):
+        return errors.validation("Invalid input JSON: associations must be a list")
+    with state.lock:
+        company_ids = []
+        for item in associations:
+            to = item.get("to") if isinstance(item, dict) else None
+            target = str(to.get("id", "")) if isinstance(to, dict) else ""
+            if target not in state.companies:
+                return errors.validation(f"Invalid association target: company {target!r}")
+            company_ids.append(target)
+        props = {**props}
+        props.setdefault("pipeline", "default")
+        if not _text(props.get("dealstage")):
+            return errors.property_errors(
+                [_problem("dealstage", "REQUIRED_PROPERTY", '"dealstage" is required')]
+            )
+        moment = now_ms()
+        new_id = str(max((int(i) for i in state.deals), default=0) + 1)
+        deal = Deal(new_id, {}, [], modified_ms=moment)
+        values: dict[str, str] = {}
+        problems: list[Problem] = []
+        for name, raw in props.items():
+            value, problem = _normalize(state, deal, name, raw, props)
+            if problem:
+                problems.append(problem)
+            elif value is not None:
+                values[name] = value
+        if problems:
+            return errors.property_errors(problems)
+        stamp = iso_ms(moment)
+        deal.props = {**values, "createdate": stamp, "hs_lastmodifieddate": stamp}
+        deal.props["hs_object_id"] = new_id
+        deal.stages = [(values["dealstage"], moment, "INTEGRATION")]
+        stage = state.stage_in_pipeline(values["dealstage"], values["pipeline"])
+        assert stage is not None
+        deal.props.update(closing_properties(stage))
+        deal.props.update(stage_date_properties(deal.stages))
+        deal.companies = tuple(dict.fromkeys(company_ids))
+        deal.created_at = stamp
+        add_deal(state, deal)
+        rendered = render_deal(deal, names=list(values), catalog=state.properties)
+    write_log.record(
+        crm="hubspot",
+        obj="deals",
+        record_id=new_id,
+        changes={name: (None, value) for name, value in values.items()},
+    )
+    return Response.json(201, rendered)
+
+
+def archive(state: HubSpotState, deal_id: str, write_log: WriteLog) -> Response:
+    """`DELETE /crm/v3/objects/deals/{id}`: archive the deal (204; 204 again when already
+    archived or unknown, as the real API answers)."""
+    with state.lock:
+        deal = state.live_deal(deal_id)
+        if deal is None:
+            return Response(204)
+        archive_deal(state, deal, archived_at=iso_ms(max(now_ms(), deal.modified_ms + 1)))
+    write_log.record(
+        crm="hubspot", obj="deals", record_id=deal_id, changes={"archived": (False, True)}
+    )
+    return Response(204)

@@ -117,6 +117,10 @@ class SalesforceApi:
                 return self.handle(request)  # a login is not a session: nothing to expire
             self.auth.expire(request.bearer_token())
             return invalid_session().response()
+        if fault == "quota" and not _DATA.match(path):
+            # Logins do not count against (nor stop at) the daily API request limit; the
+            # first API call after them gets the 403.
+            return self.handle(request)
         status, code, message = _STATUS_FAULTS[fault]
         if path == _TOKEN_PATH:
             return Response.json(

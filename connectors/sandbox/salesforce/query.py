@@ -169,16 +169,9 @@ class QueryResource:
         stop = start + cursor.batch_size
         state = self.state
         with state.lock:
-            records = [
-                soql.project(
-                    cursor.query,
-                    row,
-                    objects=state.objects,
-                    lookup=state.lookup,
-                    api_version=version,
-                )
-                for row in cursor.rows[start:stop]
-            ]
+            records = soql.project_page(
+                cursor.query, cursor.rows[start:stop], lookup=state.lookup, api_version=version
+            )
         body: dict[str, Any] = {"totalSize": len(cursor.rows), "done": stop >= len(cursor.rows)}
         if not body["done"]:
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator_id}-{stop}"

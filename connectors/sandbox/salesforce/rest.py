@@ -74,6 +74,8 @@ class RestApi:
             return Response.json(200, describe_global(self.state.objects, version))
         obj = self._object(parts[0])
         if len(parts) == 1:
+            if request.method == "POST":
+                return self._create_record(request, obj)
             self._only(request, "GET,HEAD")
             return Response.json(200, {"objectDescribe": summary(obj, version), "recentItems": []})
         if len(parts) == 2 and parts[1] == "describe":
@@ -85,7 +87,9 @@ class RestApi:
             return self._get_record(request, obj, parts[1], version=version)
         if request.method == "PATCH":
             return self._patch_record(request, obj, parts[1])
-        raise method_not_allowed(request.method, "GET,PATCH,HEAD")
+        if request.method == "DELETE":
+            return self._delete_record(obj, parts[1])
+        raise method_not_allowed(request.method, "GET,PATCH,DELETE,HEAD")
 
     def _only(self, request: Request, allowed: str) -> None:
         """Refuse methods other than `allowed`."""
@@ -173,6 +177,43 @@ class RestApi:
                 status = 404 if result.status_code == "ENTITY_IS_DELETED" else 400
                 raise ApiError(status, result.status_code, result.message, result.fields)
             writes.apply(self.state, result, write_log=self.write_log)
+        return Response(204)
+
+    def _create_record(self, request: Request, obj: ObjectDef) -> Response:
+        """`POST sobjects/Opportunity`: 201 with the new id."""
+        if obj.name != writes.OBJECT:
+            raise ApiError(
+                400,
+                "INVALID_TYPE_FOR_OPERATION",
+                f"The sandbox does not support creating {obj.name}",
+            )
+        body = json_body(request)
+        if not isinstance(body, Mapping):
+            raise ApiError(
+                400,
+                "JSON_PARSER_ERROR",
+                "Cannot deserialize instance of SObject from a non-object value",
+            )
+        result = writes.create(self.state, typed_values(obj, body), write_log=self.write_log)
+        if isinstance(result, writes.SaveError):
+            raise ApiError(400, result.status_code, result.message, result.fields)
+        return Response.json(201, {"id": result, "success": True, "errors": []})
+
+    def _delete_record(self, obj: ObjectDef, raw: str) -> Response:
+        """`DELETE sobjects/Opportunity/{id}`: to the recycle bin (IsDeleted true), 204."""
+        if obj.name != writes.OBJECT:
+            raise ApiError(
+                400,
+                "INVALID_TYPE_FOR_OPERATION",
+                f"The sandbox does not support deleting {obj.name}",
+            )
+        record_id = self._record_id(obj, raw)
+        problem = writes.delete(self.state, record_id, write_log=self.write_log)
+        if problem is not None:
+            if problem.status_code == "INVALID_CROSS_REFERENCE_KEY":
+                raise not_found()
+            status = 404 if problem.status_code == "ENTITY_IS_DELETED" else 400
+            raise ApiError(status, problem.status_code, problem.message, problem.fields)
         return Response(204)
 
     # -- sObject Collections -----------------------------------------------------------------

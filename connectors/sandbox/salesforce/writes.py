@@ -225,3 +225,84 @@ def _add_history(state: OrgState, record: Record, before: dict[str, Any], stamp:
     if state.multi_currency:
         row["CurrencyIsoCode"] = record.get("CurrencyIsoCode")
     state.add("OpportunityHistory", row)
+
+
+def create(
+    state: OrgState, values: Mapping[FieldDef, Any], *, write_log: WriteLog
+) -> str | SaveError:
+    """Insert an Opportunity the way Salesforce does (stage-derived fields, stamps, a first
+    OpportunityHistory row); returns its id, or why it was refused."""
+    with state.lock:
+        given = {fdef.name for fdef in values}
+        missing = [name for name in ("Name", "StageName", "CloseDate") if name not in given]
+        if missing:
+            return SaveError(
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )
+        blank: Record = {"Id": None}
+        checked = check(state, blank, values)
+        if isinstance(checked, SaveError):
+            return checked
+        obj = state.objects[OBJECT]
+        record: Record = {name: None for name in obj.fields}
+        record["IsDeleted"] = False
+        if "Pipeline_Stale__c" in record:
+            record["Pipeline_Stale__c"] = False
+        record.update(checked.values)
+        for name in ("AccountId", "OwnerId", "RecordTypeId"):
+            if record.get(name) is not None:
+                record[name] = normalize_id(record[name])
+        record["OwnerId"] = record.get("OwnerId") or state.api_user_id
+        stage = state.stage(record["StageName"])
+        derived = derived_from_stage(stage)  # type: ignore[arg-type]
+        for name in ("Probability", "ForecastCategoryName"):
+            if record.get(name) is not None:
+                derived.pop(name)
+        if "ForecastCategoryName" not in derived:
+            derived.pop("ForecastCategory")
+            record["ForecastCategory"] = FORECAST_CATEGORY_API[record["ForecastCategoryName"]]
+        record.update(derived)
+        if state.multi_currency and record.get("CurrencyIsoCode") is None:
+            record["CurrencyIsoCode"] = state.corporate_currency
+        amount, probability = record["Amount"], record["Probability"]
+        record["ExpectedRevenue"] = (
+            None if amount is None or probability is None else round(amount * probability / 100, 2)
+        )
+        stamp = state.clock.next()
+        record["Id"] = state.new_id("006", OBJECT)
+        for name in ("CreatedDate", "LastModifiedDate", "SystemModstamp", "LastStageChangeDate"):
+            record[name] = stamp
+        for name in ("CreatedById", "LastModifiedById"):
+            record[name] = state.api_user_id
+        state.add(OBJECT, record)
+        _add_history(state, record, {"Amount": None, "CloseDate": None}, stamp)
+    write_log.record(
+        crm="salesforce",
+        obj=OBJECT,
+        record_id=record["Id"],
+        changes={name: (None, value) for name, value in checked.values.items()},
+    )
+    return record["Id"]
+
+
+def delete(state: OrgState, raw_id: Any, *, write_log: WriteLog) -> SaveError | None:
+    """Move an Opportunity to the recycle bin: IsDeleted true (queryAll still sees it, with
+    its history), stamps moved forward; None when done, else why not."""
+    with state.lock:
+        record, problem = find(state, raw_id)
+        if problem is not None:
+            return problem
+        assert record is not None
+        stamp = state.clock.next()
+        record["IsDeleted"] = True
+        record["LastModifiedDate"] = stamp
+        record["SystemModstamp"] = stamp
+        record["LastModifiedById"] = state.api_user_id
+        for row in state.index("OpportunityHistory", "OpportunityId").get(record["Id"], []):
+            row["IsDeleted"] = True
+    write_log.record(
+        crm="salesforce", obj=OBJECT, record_id=record["Id"], changes={"IsDeleted": (False, True)}
+    )
+    return None

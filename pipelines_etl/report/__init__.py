@@ -1,0 +1,1 @@
+"""The HTML pipeline health report: assemble figures (build), draw SVG (charts), render."""
