@@ -7,27 +7,29 @@ scope (all, source, owner, pipeline, lead_channel where the spec says so) and re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
 from transforms.fiscal import require_utc_instant
 from transforms.metrics_config import MetricsConfig
-from transforms.metrics_counts import count_metrics
-from transforms.metrics_forecast import forecast_accuracy, forecast_by_month, prepare_snapshots
+from transforms.metrics_forecast import forecast_accuracy, prepare_snapshots
+from transforms.metrics_grouped import (
+    grouped_conversion,
+    grouped_counts,
+    grouped_forecast,
+    grouped_outcomes,
+    grouped_stale,
+    grouped_time_in_stage,
+    grouping,
+    open_counts,
+)
 from transforms.metrics_inputs import prepare_deals, prepare_stays, require_columns
-from transforms.metrics_outcomes import outcome_metrics
 from transforms.metrics_quota import TEAM, prepare_quotas, quota_metrics
 from transforms.metrics_result import MetricsResult, ScopeFigures
-from transforms.metrics_stage_flow import (
-    bottleneck,
-    entry_and_highest,
-    stage_conversion,
-    stay_ages,
-    time_in_stage,
-)
-from transforms.metrics_stale import prepare_flags, stale_metrics
+from transforms.metrics_stage_flow import bottleneck, entry_and_highest, stay_ages
+from transforms.metrics_stale import prepare_flags
 
 __all__ = ["MetricsConfig", "MetricsResult", "compute_metrics"]
 
@@ -63,7 +65,7 @@ WORK_COLUMNS: tuple[str, ...] = (
 LEAD_CHANNEL_METRICS: tuple[str, ...] = ("avg_sales_cycle_days", "median_sales_cycle_days")
 
 
-def _scope_figures(
+def _scopes_figures(
     deals: pd.DataFrame,
     stays: pd.DataFrame,
     *,
@@ -72,39 +74,52 @@ def _scope_figures(
     stages: tuple[int, ...],
     as_of: pd.Timestamp,
     config: MetricsConfig,
-) -> ScopeFigures:
-    """Every metric one scope has, over the deals and stays of that scope."""
-    values: dict[str, Any] = {}
-    excluded: dict[str, int] = {}
-    counts, counts_excluded = count_metrics(deals, stages=stages, per_owner=scope != "owner")
-    outcomes, outcomes_excluded = outcome_metrics(
+) -> list[tuple[str, ScopeFigures]]:
+    """Every metric each group of one scope has (scope all: one group keyed '')."""
+    g = grouping(deals, stays, SCOPE_COLUMNS.get(scope))
+    if scope == "lead_channel":  # the sales cycle only
+        outcomes = grouped_outcomes(
+            deals,
+            g,
+            as_of=as_of,
+            window_days=config.rate_window_days,
+            open_counts=open_counts(deals, g),
+        )
+        return [
+            (key, ScopeFigures(values={m: found[0][m] for m in LEAD_CHANNEL_METRICS}))
+            for key, found in zip(g.keys, outcomes, strict=True)
+        ]
+    counts = grouped_counts(deals, g, stages=stages, per_owner=scope != "owner")
+    outcomes = grouped_outcomes(
         deals,
+        g,
         as_of=as_of,
         window_days=config.rate_window_days,
-        open_deals=counts["open_deals"],
+        open_counts=[values["open_deals"] for values, _ in counts],
     )
-    if scope == "lead_channel":
-        return ScopeFigures(values={m: outcomes[m] for m in LEAD_CHANNEL_METRICS})
-    values.update(counts)
-    excluded.update(counts_excluded)
-    values.update(outcomes)
-    excluded.update(outcomes_excluded)
-    values["stage_conversion"] = stage_conversion(
-        deals, stays, as_of=as_of, cohort_days=config.cohort_days
+    conversion = grouped_conversion(deals, g, as_of=as_of, cohort_days=config.cohort_days)
+    times = grouped_time_in_stage(
+        deals, stays, g, as_of=as_of, window_days=config.time_in_stage_days, stages=stages
     )
-    times = time_in_stage(
-        deals, stays, as_of=as_of, window_days=config.time_in_stage_days, stages=stages
-    )
-    values["time_in_stage"] = times
-    values["bottleneck"] = bottleneck(times)
-    forecast, forecast_excluded = forecast_by_month(deals, as_of=as_of, config=config)
-    values["forecast_by_month"] = forecast
-    excluded["forecast_by_month"] = forecast_excluded
-    if flags is None:
-        values["stale_deals"] = None
-    else:
-        values["stale_deals"], excluded["stale_deals"] = stale_metrics(flags, deals)
-    return ScopeFigures(values=values, excluded=excluded)
+    forecast = grouped_forecast(deals, g, as_of=as_of, config=config)
+    stale = None if flags is None else grouped_stale(flags, deals, g)
+    out = []
+    for index, key in enumerate(g.keys):
+        values: dict[str, Any] = {}
+        excluded: dict[str, int] = {}
+        for part_values, part_excluded in (counts[index], outcomes[index]):
+            values.update(part_values)
+            excluded.update(part_excluded)
+        values["stage_conversion"] = conversion[index]
+        values["time_in_stage"] = times[index]
+        values["bottleneck"] = bottleneck(times[index])
+        values["forecast_by_month"], excluded["forecast_by_month"] = forecast[index]
+        if stale is None:
+            values["stale_deals"] = None
+        else:
+            values["stale_deals"], excluded["stale_deals"] = stale[index]
+        out.append((key, ScopeFigures(values=values, excluded=excluded)))
+    return out
 
 
 def _with_stage_columns(
@@ -128,12 +143,6 @@ def _with_stage_columns(
     ):
         out[column] = out[column].astype(object).where(out[column].notna(), None)
     return out
-
-
-def _groups(frame: pd.DataFrame, column: str) -> list[tuple[str, pd.DataFrame]]:
-    keys = frame[column]
-    present = frame[keys.notna()]
-    return [(str(k), g) for k, g in present.groupby(present[column].astype(str), sort=True)]
 
 
 def _rates(figures: ScopeFigures) -> dict[str, Any]:
@@ -176,10 +185,16 @@ def compute_metrics(
     for motion, stages in STAGES_BY_MOTION.items():
         motion_deals = prepared[prepared["motion"] == motion]
         motion_stays = all_stays[all_stays["motion"] == motion]
-        compute: Callable[..., ScopeFigures] = lambda d, s, scope, st=stages: _scope_figures(  # noqa: E731
-            d, s, flags=prepared_flags, scope=scope, stages=st, as_of=as_of, config=config
+        compute = partial(
+            _scopes_figures,
+            motion_deals,
+            motion_stays,
+            flags=prepared_flags,
+            stages=stages,
+            as_of=as_of,
+            config=config,
         )
-        everyone = compute(motion_deals, motion_stays, "all")
+        everyone = compute(scope="all")[0][1]
         accuracy, accuracy_excluded = forecast_accuracy(
             prepared_snapshots,
             prepared,
@@ -191,10 +206,9 @@ def compute_metrics(
         everyone.values["forecast_accuracy"] = accuracy
         everyone.excluded["forecast_accuracy"] = accuracy_excluded
         figures[(motion, "all", "")] = everyone
-        for scope, column in SCOPE_COLUMNS.items():
-            for key, group in _groups(motion_deals, column):
-                group_stays = motion_stays[motion_stays["deal_key"].isin(group["deal_key"])]
-                figures[(motion, scope, key)] = compute(group, group_stays, scope)
+        for scope in SCOPE_COLUMNS:
+            for key, found in compute(scope=scope):
+                figures[(motion, scope, key)] = found
         rates = {
             key: _rates(f)
             for (m, scope, key), f in figures.items()

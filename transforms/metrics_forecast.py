@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -98,14 +98,17 @@ def prepare_snapshots(snapshots: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _outcome(
-    key: str, *, deals: pd.DataFrame, deleted: Collection[str], month_end: pd.Timestamp
+    key: str,
+    *,
+    closings: Mapping[str, tuple[Any, Any]],
+    deleted: Collection[str],
+    month_end: pd.Timestamp,
 ) -> str:
-    if key in deleted or key not in deals.index:
+    if key in deleted or key not in closings:
         return "deleted"
-    deal = deals.loc[key]
-    closed_at = deal["closed_at"]
-    if deal["status"] in ("won", "lost") and not pd.isna(closed_at) and closed_at < month_end:
-        return str(deal["status"])
+    status, closed_at = closings[key]
+    if status in ("won", "lost") and not pd.isna(closed_at) and closed_at < month_end:
+        return str(status)
     return "slipped"
 
 
@@ -128,6 +131,13 @@ def forecast_accuracy(
     tz = config.reporting_tz
     current_month = month_first_day(local_date(as_of, tz))
     by_key = deals.set_index("deal_key")
+    closings = dict(
+        zip(
+            deals["deal_key"].tolist(),
+            zip(deals["status"].tolist(), deals["closed_at"].tolist(), strict=True),
+            strict=True,
+        )
+    )
     out: dict[str, Any] = {}
     excluded = 0
     if len(snapshots) == 0:
@@ -148,7 +158,7 @@ def forecast_accuracy(
         snap = snap[_snapshot_motion(snap, by_key) == motion]
         month_end = day_start(last + dt.timedelta(days=1), tz)
         outcomes = snap["deal_key"].map(
-            lambda k, e=month_end: _outcome(k, deals=by_key, deleted=deleted_keys, month_end=e)
+            lambda k, e=month_end: _outcome(k, closings=closings, deleted=deleted_keys, month_end=e)
         )
         amounts = snap["amount"].tolist()
         excluded += unconverted(amounts)

@@ -8,7 +8,7 @@ the period; its figures sum theirs and use the scope-wide win rates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -57,8 +57,24 @@ def prepare_quotas(quotas: pd.DataFrame | None) -> pd.DataFrame:
     return frame
 
 
+DealRow = tuple[Any, Any, Any, Any]  # status, closed_at, close_day, amount
+
+
+def _deal_rows(deals: pd.DataFrame) -> list[DealRow]:
+    """The columns quota figures read, as plain tuples (one pass, no pandas per quota)."""
+    return list(
+        zip(
+            deals["status"].tolist(),
+            deals["closed_at"].tolist(),
+            deals["close_day"].tolist(),
+            deals["amount"].tolist(),
+            strict=True,
+        )
+    )
+
+
 def _period_figures(
-    deals: pd.DataFrame,
+    rows: Sequence[DealRow],
     *,
     quota: Decimal,
     first: Any,
@@ -68,18 +84,14 @@ def _period_figures(
     rates: Mapping[str, Any],
 ) -> tuple[dict[str, Any], int]:
     start, end = days_instants(first, last, tz)
-    closed_at = deals["closed_at"]
-    won = deals[
-        (deals["status"] == "won")
-        & ((closed_at >= start) & (closed_at < end) & (closed_at < as_of)).fillna(False)
-    ]
-    open_deals = deals[deals["status"] == "open"]
-    in_period = (
-        open_deals["close_day"].map(lambda d: d is not None and first <= d <= last).astype(bool)
-    )
-    open_in_period = open_deals[in_period]
-    won_amounts = won["amount"].tolist()
-    open_amounts = open_in_period["amount"].tolist()
+    won_amounts: list[Decimal | None] = []
+    open_amounts: list[Decimal | None] = []
+    for status, closed_at, close_day, amount in rows:
+        if status == "won":
+            if not pd.isna(closed_at) and start <= closed_at < end and closed_at < as_of:
+                won_amounts.append(amount)
+        elif status == "open" and close_day is not None and first <= close_day <= last:
+            open_amounts.append(amount)
     won_total = exact_sum(a for a in won_amounts if a is not None)
     open_total = amount_total(open_amounts)
     remaining = quota - won_total
@@ -128,7 +140,11 @@ def quota_metrics(
     rows = quotas[quotas["motion"] == motion]
     out: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
     owners = deals["owner_email"].astype(object).where(deals["owner_email"].notna(), "")
-    owners = owners.map(lambda e: str(e).strip().lower())
+    by_owner: dict[str, list[DealRow]] = {}
+    for owner, row in zip(
+        owners.map(lambda e: str(e).strip().lower()).tolist(), _deal_rows(deals), strict=True
+    ):
+        by_owner.setdefault(owner, []).append(row)
 
     def add(key: str, period: str, figures: dict[str, Any], excluded: int) -> None:
         values, excl = out.setdefault(key, ({}, {}))
@@ -138,7 +154,7 @@ def quota_metrics(
 
     for row in rows.itertuples(index=False):
         figures, excluded = _period_figures(
-            deals[owners == row.owner_email],
+            by_owner.get(row.owner_email, []),
             quota=row.quota,
             first=row.first,
             last=row.last,
@@ -148,9 +164,9 @@ def quota_metrics(
         )
         add(row.owner_email, row.period, figures, excluded)
     for period, group in rows.groupby("period", sort=True):
-        members = set(group["owner_email"])
+        members = sorted(set(group["owner_email"]))
         figures, excluded = _period_figures(
-            deals[owners.isin(members)],
+            [deal for member in members for deal in by_owner.get(member, [])],
             quota=exact_sum(group["quota"]),
             first=group["first"].iloc[0],
             last=group["last"].iloc[0],

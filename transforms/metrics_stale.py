@@ -31,7 +31,12 @@ def prepare_flags(flags: pd.DataFrame | None) -> pd.DataFrame | None:
     require_columns(flags, ["deal_key"], name="flags")
     column = "rules" if "rules" in flags.columns else None
     rules = [split_rules(v) for v in flags[column]] if column else [[] for _ in range(len(flags))]
-    frame = pd.DataFrame({"deal_key": flags["deal_key"].tolist(), "rule_list": rules})
+    frame = pd.DataFrame(
+        {
+            "deal_key": pd.Series(flags["deal_key"].tolist(), dtype=object),
+            "rule_list": pd.Series(rules, dtype=object),
+        }
+    )
     return frame.groupby("deal_key", as_index=False, sort=False).agg(
         rule_list=("rule_list", lambda lists: sorted({r for rules in lists for r in rules}))
     )

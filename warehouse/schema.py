@@ -332,6 +332,10 @@ stale_deal_flags = sa.Table(
     sa.Column("crm_flag_reason_at_detection", sa.Text, comment="CRM reason field at detection"),
     sa.Column("crm_flag_since_at_detection", sa.Date, comment="CRM since field at detection"),
     sa.Column("pushed_at", UtcDateTime(), comment="when the flag was last written to the CRM"),
+    sa.Column("crm_flag_stale", sa.Boolean, comment="flag value the toolkit last wrote to the CRM"),
+    sa.Column("crm_flag_reason", sa.Text, comment="reason the toolkit last wrote to the CRM"),
+    sa.Column("crm_flag_since", sa.Date, comment="since date the toolkit last wrote to the CRM"),
+    sa.Column("dismissed_stage", sa.Text, comment="source stage when the untick was seen"),
     sa.Column("cleared_at", UtcDateTime(), comment="when the flag was cleared"),
     sa.Column("dismissed_at", UtcDateTime(), comment="when an admin's untick was seen"),
     sa.Column(
@@ -370,6 +374,12 @@ flag_writes = sa.Table(
     sa.Column("written_at", UtcDateTime(), nullable=False, comment="when written (UTC)"),
     sa.Column("result", sa.Text, nullable=False, comment="succeeded, failed or skipped"),
     sa.Column("error", sa.Text, comment="the CRM's error when it failed"),
+    sa.Column("retriable", sa.Boolean, comment="a failed write is retried next run"),
+    sa.Column(
+        "modified_before",
+        UtcDateTime(),
+        comment="the deal's CRM modification stamp just before the write (re-read)",
+    ),
     _one_of("result", WRITE_RESULTS, "result"),
     sa.Index(None, "deal_key", "written_at"),
     sa.Index(None, "run_id"),

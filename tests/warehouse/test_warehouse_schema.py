@@ -87,9 +87,9 @@ def test_primary_keys_as_specified() -> None:
 
 def test_migration_builds_exactly_the_metadata_and_is_idempotent(engine: Engine) -> None:
     # The fixture already ran upgrade() once; a second run must change nothing.
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == "0002"
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     assert _diffs(engine) == []
     inspector = sa.inspect(engine)
     assert set(inspector.get_table_names()) == set(metadata.tables) | {"alembic_version"}
