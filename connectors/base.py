@@ -6,6 +6,8 @@ is discovered by `SOURCE_TYPE` and exposes, besides its connector class:
 - `SOURCE_TYPE: str` and `ENV_PREFIX: str` (e.g. "SALESFORCE_": the prefix of its variables);
 - `DEFAULT_STAGE_MAPPING: Mapping[str, int]`: open source stage (id or label) -> canonical 1-7;
 - `DEFAULT_RETENTION_DEAL_TYPES` and `DEFAULT_RETENTION_PIPELINES`: frozensets of str;
+- `DEFAULT_FLAG_FIELDS: Mapping[str, str]`: "flagged", "reason", "since" -> the CRM's field
+  names, which `connector_from_env` accepts overridden as the option `flag_fields`;
 - `credentials_present(env: Mapping[str, str]) -> bool`;
 - `connector_from_env(*, source: str, env: Mapping[str, str], options: Mapping[str, Any])
   -> CrmConnector`, which must not touch the network until a method needs it.

@@ -22,7 +22,13 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.hubspot_extract import DealExtractor, chunks, next_after
-from connectors.hubspot_flags import BatchInput, BatchRejected, encode_update, write_in_halves
+from connectors.hubspot_flags import (
+    BatchInput,
+    BatchRejected,
+    encode_update,
+    flag_property_spec,
+    write_in_halves,
+)
 from connectors.hubspot_flatten import (
     account_frame,
     flatten_deals,
@@ -50,6 +56,12 @@ DEFAULT_STAGE_MAPPING: Mapping[str, int] = {
 }
 DEFAULT_RETENTION_DEAL_TYPES: frozenset[str] = frozenset({"existingbusiness"})
 DEFAULT_RETENTION_PIPELINES: frozenset[str] = frozenset()
+# The deal properties the stale flags are written to (stale-deals.md).
+DEFAULT_FLAG_FIELDS: Mapping[str, str] = {
+    "flagged": "pipeline_stale",
+    "reason": "pipeline_stale_reason",
+    "since": "pipeline_stale_since",
+}
 ACCOUNT_PROPERTIES = ["name", "industry", "country"]
 REJECTED_BATCH_STATUSES = frozenset({400, 404, 409, 422})
 
@@ -169,6 +181,34 @@ class HubSpotConnector:
                 available, flag_properties=self.settings.flag_properties.values()
             )
         return self._properties
+
+    def flag_property_definitions(self) -> dict[str, dict[str, Any] | None]:
+        """The portal's definition of each flag property by neutral name; None where missing."""
+        reply = self._call(
+            "read deal properties",
+            "crm.properties.core_api",
+            "get_all",
+            object_type="deals",
+            archived=False,
+        )
+        by_name = {str(p.get("name")): p for p in reply.body["results"]}
+        return {
+            neutral: by_name.get(name) for neutral, name in self.settings.flag_properties.items()
+        }
+
+    def create_flag_property(self, neutral: str) -> dict[str, Any]:
+        """Create one flag property (bool checkbox, text or date) under its configured name."""
+        spec = flag_property_spec(neutral, self.settings.flag_properties[neutral])
+        reply = self._call(
+            "create deal property",
+            "crm.properties.core_api",
+            "create",
+            expect_results=False,
+            object_type="deals",
+            property_create=spec,
+        )
+        self._properties = None  # the next sync asks for the new property
+        return reply.body
 
     # ------------------------------------------------------------------ deals
     def deals_since(self, cursor: str | None) -> Iterator[DealPage]:

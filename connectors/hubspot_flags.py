@@ -126,3 +126,44 @@ def write_in_halves(
         error = outcome.get(item.source_id)
         results.append(WriteResult(item.source_id, error is None, error, retriable=False))
     return results
+
+
+# What `crm setup` creates for each flag (stale-deals.md): type and fieldType per property.
+FLAG_PROPERTY_TYPES: Mapping[str, tuple[str, str, str]] = {
+    "flag_stale": ("bool", "booleancheckbox", "Pipeline stale"),
+    "flag_reason": ("string", "text", "Pipeline stale reason"),
+    "flag_since": ("date", "date", "Pipeline stale since"),
+}
+
+
+def flag_property_spec(neutral: str, name: str) -> dict[str, Any]:
+    """The properties API body that creates one flag property called `name`."""
+    type_, field_type, label = FLAG_PROPERTY_TYPES[neutral]
+    spec: dict[str, Any] = {
+        "name": name,
+        "label": label,
+        "type": type_,
+        "fieldType": field_type,
+        "groupName": "dealinformation",
+        "description": "Set by pipelines-etl when the deal is stale (stale-deals.md).",
+    }
+    if type_ == "bool":
+        spec["options"] = [
+            {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
+            {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
+        ]
+    return spec
+
+
+def missing_scopes(body: Mapping[str, Any]) -> list[str]:
+    """The scopes a 403 MISSING_SCOPES body says the private app lacks (empty when none)."""
+    if body.get("category") != "MISSING_SCOPES":
+        return []
+    scopes: list[str] = []
+    for error in body.get("errors") or []:
+        context = error.get("context") if isinstance(error, Mapping) else None
+        for key in ("requiredGranularScopes", "requiredScopes"):
+            for scope in (context or {}).get(key) or []:
+                if str(scope) not in scopes:
+                    scopes.append(str(scope))
+    return scopes

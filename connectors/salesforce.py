@@ -66,6 +66,12 @@ DEFAULT_RETENTION_DEAL_TYPES: frozenset[str] = frozenset(
     }
 )
 DEFAULT_RETENTION_PIPELINES: frozenset[str] = frozenset()
+# The Opportunity custom fields the stale flags are written to (stale-deals.md).
+DEFAULT_FLAG_FIELDS: Mapping[str, str] = {
+    "flagged": "Pipeline_Stale__c",
+    "reason": "Pipeline_Stale_Reason__c",
+    "since": "Pipeline_Stale_Since__c",
+}
 
 
 def connector_from_env(
@@ -259,6 +265,20 @@ class SalesforceConnector:
     def push_flags(self, updates: Sequence[FlagUpdate]) -> list[WriteResult]:
         """Write flag fields (sObject Collections, or Bulk API 2.0 for large batches)."""
         return FlagWriter(gateway=self._gateway, settings=self.settings).push(updates)
+
+    def describe_flag_fields(self) -> dict[str, dict[str, Any] | None]:
+        """Describe's entry of each configured flag field by meaning; None where it is missing.
+
+        Read fresh (not the cached schema), so `crm setup` sees fields an admin just created.
+        """
+        reply = self._gateway.call(
+            lambda sf: sf.Opportunity.describe(), what="describing Opportunity's flag fields"
+        )
+        by_name = {str(f.get("name", "")).lower(): dict(f) for f in reply.get("fields") or []}
+        return {
+            meaning: by_name.get(name.lower())
+            for meaning, name in self.settings.flag_fields.items()
+        }
 
     def client(self) -> Salesforce:
         """The logged-in simple-salesforce client (for the setup command's describe checks)."""

@@ -62,6 +62,14 @@ _GENERIC_DOMAINS = frozenset({"login", "test"})
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
+# The uniform `flag_fields` option (meaning -> field API name) -> settings field.
+FLAG_FIELD_SETTINGS: dict[str, str] = {
+    "flagged": "flag_field_stale",
+    "reason": "flag_field_reason",
+    "since": "flag_field_since",
+}
+
+
 class SalesforceSettings(BaseModel):
     """How to reach one Salesforce org and how hard to work it; secrets stay `SecretStr`."""
 
@@ -151,6 +159,13 @@ class SalesforceSettings(BaseModel):
         values: dict[str, Any] = {
             attr: env[name] for name, attr in _ENV_FIELDS.items() if env.get(name, "").strip()
         }
+        overrides = dict(overrides)
+        for meaning, name in dict(overrides.pop("flag_fields", None) or {}).items():
+            if meaning not in FLAG_FIELD_SETTINGS:
+                raise ValueError(
+                    f"flag_fields.{meaning}: unknown flag (expected {sorted(FLAG_FIELD_SETTINGS)})"
+                )
+            values[FLAG_FIELD_SETTINGS[meaning]] = name
         values.update(overrides)
         try:
             return cls(**values)

@@ -1,0 +1,1 @@
+"""Stale deals: nightly detection (`stale_deals`), and the separate flag push job."""
