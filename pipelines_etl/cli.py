@@ -82,5 +82,47 @@ def demo(
         raise _fail(error) from None
 
 
+@app.command("metrics")
+def metrics_command(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="End of this date (UTC), YYYY-MM-DD.")
+    ] = None,
+) -> None:
+    """Print the pipeline health metrics (metrics.md) as of now or the end of --as-of."""
+    from pipelines_etl.metrics_command import MetricsCommandError, run_metrics_command
+
+    try:
+        run_metrics_command(as_json=as_json, as_of=as_of)
+    except (*USER_ERRORS, MetricsCommandError) as error:
+        raise _fail(error) from None
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="HTML file to write.", show_default=False)
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="End of this date (UTC), YYYY-MM-DD.")
+    ] = None,
+) -> None:
+    """Write the HTML pipeline health report (default ./data/pipeline-report.html)."""
+    from pipelines_etl.health import NoDealsYet
+    from pipelines_etl.report_command import ReportError, run_report_command
+
+    try:
+        path = run_report_command(out=out, as_of=as_of)
+    except (*USER_ERRORS, NoDealsYet, ReportError) as error:
+        raise _fail(error) from None
+    typer.echo(str(path))
+
+
+# Stale-deal flags (stale-deals.md): `flags plan|push|clear` and `crm setup`.
+from pipelines_etl.flags_command import crm_app, flags_app  # noqa: E402
+
+app.add_typer(flags_app, name="flags")
+app.add_typer(crm_app, name="crm")
+
 if __name__ == "__main__":
     app()

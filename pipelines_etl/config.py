@@ -77,25 +77,6 @@ class StalenessConfig(_Strict):
     exclude_pipelines: tuple[str, ...] = ()
 
 
-class FlagFieldsConfig(_Strict):
-    """Names of the flag fields written back, per CRM type."""
-
-    salesforce: dict[str, str] = Field(
-        default_factory=lambda: {
-            "flagged": "Pipeline_Stale__c",
-            "reason": "Pipeline_Stale_Reason__c",
-            "since": "Pipeline_Stale_Since__c",
-        }
-    )
-    hubspot: dict[str, str] = Field(
-        default_factory=lambda: {
-            "flagged": "pipeline_stale",
-            "reason": "pipeline_stale_reason",
-            "since": "pipeline_stale_since",
-        }
-    )
-
-
 class SafetyConfig(_Strict):
     """Limits that stop a push whose new flags would flood a CRM."""
 
@@ -128,7 +109,10 @@ class AppConfig(_Strict):
     rate_window_days: Annotated[int, Field(ge=1)] = 90
     quotas_file: Path | None = None
     staleness: StalenessConfig = StalenessConfig()
-    flag_fields: FlagFieldsConfig = FlagFieldsConfig()
+    # CRM type -> {flagged, reason, since} -> field name, over each connector's defaults.
+    flag_fields: dict[str, dict[Literal["flagged", "reason", "since"], str]] = Field(
+        default_factory=dict
+    )
     safety: SafetyConfig = SafetyConfig()
     schedule: ScheduleConfig = ScheduleConfig()
 

@@ -17,7 +17,7 @@ from connectors.sandbox.server import SandboxServer
 from pipelines_etl.config import AppConfig
 from pipelines_etl.sources import configured_sources
 from pipelines_etl.sync import open_warehouse, run_sync
-from pipelines_etl.sync_command import RichProgress, summary_table
+from pipelines_etl.sync_command import RichProgress, closing_lines, summary_table
 
 console = Console()
 DEMO_WAREHOUSE = Path("data/demo.db")
@@ -66,7 +66,8 @@ def run_demo(*, deals: int, seed: int) -> None:
                 progress=RichProgress(progress),
             )
         console.print(summary_table(outcome))
-        console.print(f"snapshot: {outcome.snapshot_rows:,} deals")
+        for line in closing_lines(outcome):
+            console.print(line, highlight=False)
         if not outcome.ok:
             raise SystemExit(1)
         console.print(f"\nquery it with any SQLite client: [bold]{DEMO_WAREHOUSE}[/] ({EXAMPLE})")

@@ -50,7 +50,8 @@ class CrmResource(dg.ConfigurableResource):
 
     config_path: str | None = None
 
-    def _env(self) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
+        """The environment connectors read credentials from (with `config_path` applied)."""
         env = dict(os.environ)
         if self.config_path:
             env[CONFIG_ENV] = self.config_path
@@ -58,11 +59,11 @@ class CrmResource(dg.ConfigurableResource):
 
     def app_config(self) -> AppConfig:
         """The validated configuration."""
-        return load_config(self._env())
+        return load_config(self.env())
 
     def sources(self) -> list[Source]:
         """Every configured source (or those with credentials, with no configuration)."""
-        return configured_sources(self.app_config(), self._env())
+        return configured_sources(self.app_config(), self.env())
 
     def source(self, name: str) -> Source:
         """One source by name."""
@@ -70,4 +71,4 @@ class CrmResource(dg.ConfigurableResource):
 
     def connect(self, name: str) -> CrmConnector:
         """A fresh connector for one source (its API calls count from zero)."""
-        return self.source(name).connect(self._env())
+        return self.source(name).connect(self.env(), self.app_config())

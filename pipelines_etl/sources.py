@@ -57,11 +57,25 @@ class Source:
                 mapped[own + key[len(prefix) :]] = value
         return mapped
 
-    def connect(self, env: Mapping[str, str]) -> CrmConnector:
-        """The connector for this instance (no network until it is used)."""
-        return self.module.connector_from_env(
-            source=self.name, env=self.env_for(env), options=self.config.options
-        )
+    def flag_fields(self, config: AppConfig) -> dict[str, str]:
+        """Flag meaning -> this CRM's field name: the connector's defaults, then configuration."""
+        configured = config.flag_fields.get(self.source_type, {})
+        return {**self.module.DEFAULT_FLAG_FIELDS, **configured}
+
+    def connect(self, env: Mapping[str, str], config: AppConfig | None = None) -> CrmConnector:
+        """The connector for this instance (no network until it is used).
+
+        With `config`, it reads and writes the configured flag field names; source `options`
+        win over everything. Missing or invalid credentials are a ConfigError naming the source.
+        """
+        options = {**({"flag_fields": self.flag_fields(config)} if config else {})}
+        options.update(self.config.options)
+        try:
+            return self.module.connector_from_env(
+                source=self.name, env=self.env_for(env), options=options
+            )
+        except ValueError as error:
+            raise ConfigError(f"source {self.name}: {error}") from None
 
 
 def configured_sources(config: AppConfig, env: Mapping[str, str]) -> list[Source]:

@@ -1,4 +1,4 @@
-"""The nightly sync of one or all sources: extract, normalize, reconcile, snapshot.
+"""The nightly sync: extract, normalize, reconcile, snapshot, stale detection, metrics.
 
 The CLI runs `run_sync`; the Dagster assets run the same steps one asset at a time. Each
 source gets its own `sync_runs` row; a failing source never stops the others, and a run that
@@ -13,10 +13,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+import pandas as pd
 import sqlalchemy as sa
 
 from connectors.base import CrmConnector
-from pipelines_etl.config import AppConfig, ConfigError
+from pipelines_etl.config import AppConfig
+from pipelines_etl.failures import failure_message
+from pipelines_etl.flags.detect import DetectResult, detect_stale_deals
+from pipelines_etl.health import compute_health, store_health
+from pipelines_etl.quotas import refresh_quotas
 from pipelines_etl.sources import Source
 from pipelines_etl.steps.extract import (
     DEALS_STREAM,
@@ -26,6 +31,7 @@ from pipelines_etl.steps.extract import (
 )
 from pipelines_etl.steps.normalize import NormalizeResult, normalize_source
 from pipelines_etl.steps.reconcile import reconcile_deletions, reconcile_due
+from transforms.metrics import MetricsResult
 from warehouse.cursors import read_cursor
 from warehouse.engine import create_warehouse_engine
 from warehouse.lock import WarehouseLock
@@ -96,18 +102,13 @@ class SyncOutcome:
 
     sources: list[SourceOutcome]
     snapshot_rows: int = 0
+    stale: DetectResult | None = None
+    health: MetricsResult | None = None
 
     @property
     def ok(self) -> bool:
         """True when every source synced completely."""
         return all(source.ok for source in self.sources)
-
-
-def failure_message(error: BaseException, limit: int = 500) -> str:
-    """One line saying why a source failed: the error's first line, cut to `limit` characters."""
-    first_line = (str(error).strip().splitlines() or [""])[0]
-    text = f"{type(error).__name__}: {first_line}"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def open_warehouse(url: str) -> sa.Engine:
@@ -219,15 +220,11 @@ def load_phase(
     return outcome
 
 
-def connect_all(sources: list[Source], env: Mapping[str, str]) -> dict[str, CrmConnector]:
+def connect_all(
+    sources: list[Source], env: Mapping[str, str], config: AppConfig
+) -> dict[str, CrmConnector]:
     """A connector per source, built up front so missing credentials fail before any work."""
-    connectors: dict[str, CrmConnector] = {}
-    for source in sources:
-        try:
-            connectors[source.name] = source.connect(env)
-        except ValueError as error:
-            raise ConfigError(f"source {source.name}: {error}") from None
-    return connectors
+    return {source.name: source.connect(env, config) for source in sources}
 
 
 def snapshot_today(engine: sa.Engine) -> int:
@@ -245,10 +242,14 @@ def run_sync(
     full: bool = False,
     progress: SyncProgress | None = None,
     lock_wait: float | None = 0.0,
+    now: pd.Timestamp | None = None,
 ) -> SyncOutcome:
-    """The nightly job over `sources`, holding the warehouse's one-writer lock throughout."""
+    """The nightly job over `sources`, holding the warehouse's one-writer lock throughout.
+
+    `now` (default: the current time) is the instant stale deals and metrics are computed at.
+    """
     progress = progress or QuietProgress()
-    connectors = connect_all(sources, env)
+    connectors = connect_all(sources, env, app_config)
     with WarehouseLock(engine, wait=lock_wait):
         with engine.begin() as conn:
             fail_abandoned_runs(conn, message="abandoned: the process ended mid-run")
@@ -275,4 +276,11 @@ def run_sync(
                     progress=progress,
                 )
         snapshot_rows = snapshot_today(engine)
-    return SyncOutcome(outcomes, snapshot_rows)
+        progress.phase("warehouse", "stale deals")
+        stale = detect_stale_deals(engine, app_config=app_config, now=now)
+        progress.phase("warehouse", "metrics")
+        refresh_quotas(engine, app_config)
+        health = compute_health(engine, app_config=app_config, as_of=now)
+        store_health(engine, health, currency=app_config.reporting_currency)
+        progress.phase("warehouse", "done")
+    return SyncOutcome(outcomes, snapshot_rows, stale=stale, health=health)

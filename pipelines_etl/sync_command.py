@@ -69,6 +69,18 @@ def summary_table(outcome: SyncOutcome) -> Table:
     return table
 
 
+def closing_lines(outcome: SyncOutcome) -> list[str]:
+    """The snapshot and stale-deal counts under the summary table."""
+    lines = [f"snapshot: {outcome.snapshot_rows:,} deals"]
+    if outcome.stale is not None:
+        stale = outcome.stale
+        lines.append(
+            f"stale deals: {stale.flagged:,} flagged ({stale.new:,} new, {stale.cleared:,} cleared,"
+            f" {stale.dismissed:,} dismissed by admins); push them with `pipelines-etl flags push`"
+        )
+    return lines
+
+
 def run_sync_command(*, source: str | None, full: bool) -> bool:
     """Run the sync as the CLI does; True when every source succeeded."""
     env = dict(os.environ)
@@ -100,5 +112,6 @@ def run_sync_command(*, source: str | None, full: bool) -> bool:
             progress=RichProgress(progress),
         )
     console.print(summary_table(outcome))
-    console.print(f"snapshot: {outcome.snapshot_rows} deals")
+    for line in closing_lines(outcome):
+        console.print(line, highlight=False)
     return outcome.ok
