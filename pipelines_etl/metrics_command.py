@@ -95,7 +95,8 @@ def days(value: Any) -> str:
     return MISSING if value is None else f"{float(value):.1f}"
 
 
-def _headline_table(result: MetricsResult) -> Table:
+def headline_table(result: MetricsResult) -> Table:
+    """The headline figures as a two-column table (also shown after a sync and in the demo)."""
     figures = headline(result)
     table = Table(title=f"pipeline health as of {result.as_of.isoformat()}")
     table.add_column("figure")
@@ -189,7 +190,7 @@ def _owner_table(result: MetricsResult) -> Table:
 def print_tables(result: MetricsResult, console: Console) -> None:
     """The readable summary: headline, stages, forecast by month, owner scorecard."""
     for table in (
-        _headline_table(result),
+        headline_table(result),
         _stage_table(result),
         _forecast_table(result),
         _owner_table(result),

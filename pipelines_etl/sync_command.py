@@ -9,6 +9,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from pipelines_etl.config import load_config, warehouse_url
+from pipelines_etl.metrics_command import headline_table
 from pipelines_etl.sources import configured_sources, select_sources
 from pipelines_etl.sync import SyncOutcome, open_warehouse, run_sync
 from warehouse.engine import safe_url
@@ -114,4 +115,6 @@ def run_sync_command(*, source: str | None, full: bool) -> bool:
     console.print(summary_table(outcome))
     for line in closing_lines(outcome):
         console.print(line, highlight=False)
+    if outcome.health is not None:
+        console.print(headline_table(outcome.health))
     return outcome.ok

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from pipelines_etl.cli import app
 from warehouse.engine import create_warehouse_engine
-from warehouse.schema import deals, sync_runs
+from warehouse.schema import deals, pipeline_metrics, stale_deal_flags, sync_runs
 
 runner = CliRunner()
 
@@ -30,6 +30,18 @@ def test_demo_syncs_both_sandbox_crms_into_the_demo_warehouse(
         statuses = set(conn.execute(sa.select(sync_runs.c.status)).scalars())
     assert per_source == {"hubspot": 150, "salesforce": 150}
     assert statuses == {"succeeded"}
+    with engine.connect() as conn:
+        pushed = conn.execute(
+            sa.select(sa.func.count()).where(stale_deal_flags.c.state == "pushed")
+        ).scalar_one()
+        metrics = conn.execute(
+            sa.select(sa.func.count()).select_from(pipeline_metrics)
+        ).scalar_one()
+    assert pushed > 0
+    assert metrics > 0
+    assert "fields other than the flag fields: none" in result.output
+    report = (tmp_path / "data" / "pipeline-report.html").read_text()
+    assert 'data-metric="open_deals"' in report
 
 
 def test_sync_without_any_source_says_how_to_add_one(
@@ -67,9 +79,7 @@ def test_unknown_source_names_the_configured_ones(
     assert "--source salesforce: no such source (configured: hubspot)" in result.output
 
 
-def test_missing_credentials_name_the_source(
-    clean_env: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_missing_credentials_name_the_source(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config = tmp_path / "pipelines.yaml"
     config.write_text("sources:\n  hubspot: {type: hubspot}\n")
     clean_env.setenv("PIPELINES_ETL_CONFIG", str(config))
