@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from pipelines_etl.flags_command import crm_app, flags_app
 from pipelines_etl.user_errors import USER_ERRORS
 
 app = typer.Typer(
@@ -57,7 +58,8 @@ def sync(
     source: Annotated[str | None, typer.Option(help="Only this configured source.")] = None,
     full: Annotated[bool, typer.Option("--full", help="Re-extract everything.")] = False,
 ) -> None:
-    """The nightly job: extract, normalize, load (no CRM writes)."""
+    """The nightly job: extract, normalize, load, snapshot, stale detection, metrics (no CRM
+    writes)."""
     from pipelines_etl.sync_command import run_sync_command
 
     try:
@@ -119,8 +121,6 @@ def report_command(
 
 
 # Stale-deal flags (stale-deals.md): `flags plan|push|clear` and `crm setup`.
-from pipelines_etl.flags_command import crm_app, flags_app  # noqa: E402
-
 app.add_typer(flags_app, name="flags")
 app.add_typer(crm_app, name="crm")
 
