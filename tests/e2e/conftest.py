@@ -11,20 +11,16 @@ from __future__ import annotations
 import copy
 import os
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import requests
 import sqlalchemy as sa
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
-from sqlalchemy.engine import make_url
 
 from connectors.sandbox.server import SandboxServer
 from pipelines_etl.config import AppConfig, parse_config
@@ -32,8 +28,6 @@ from pipelines_etl.sources import configured_sources
 from pipelines_etl.sync import SyncOutcome, open_warehouse, run_sync
 from warehouse.schema import deal_stage_history, deals, quarantine, sync_runs
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 LOCAL_TZ = "America/New_York"
 
 # Fast retries: the faults under test are not retriable or heal at once.
@@ -201,58 +195,12 @@ def local_time_zone() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------- warehouses
-def _libpq_url(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The test server's URL, or a skip (a failure under CI=true) when it is unreachable."""
-    url = os.environ.get("PIPELINES_ETL_TEST_POSTGRES_URL", POSTGRES_URL)
-    try:
-        psycopg.connect(_libpq_url(url), connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """sqlite or postgresql."""
-    return str(request.param)
 
 
 @pytest.fixture
-def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
-    """Makes URLs of empty warehouses: an SQLite file, or a fresh PostgreSQL schema `e2e_*`."""
-    schemas: list[str] = []
-    admin: list[sa.Engine] = []
-
-    def make(backend: str) -> str:
-        if backend == "sqlite":
-            return f"sqlite:///{tmp_path / f'wh_{uuid.uuid4().hex[:8]}.db'}"
-        base = request.getfixturevalue("postgres_url")
-        if not admin:
-            admin.append(sa.create_engine(base, poolclass=sa.NullPool))
-        schema = f"e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        with admin[0].begin() as conn:
-            conn.execute(sa.schema.CreateSchema(schema))
-        schemas.append(schema)
-        return (
-            make_url(base)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-
-    yield make
-    for schema in schemas:
-        with admin[0].begin() as conn:
-            conn.execute(sa.schema.DropSchema(schema, cascade=True))
-    for engine in admin:
-        engine.dispose()
+def warehouse_url(warehouse_url_factory: Callable[[str], str]) -> Callable[[str], str]:
+    """Makes URLs of empty warehouses per backend (the root conftest's factory)."""
+    return warehouse_url_factory
 
 
 # ---------------------------------------------------------------------------- sandboxes

@@ -8,25 +8,19 @@ they skip with a message, except under CI=true, where they fail.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from warehouse.engine import create_warehouse_engine
 from warehouse.migrate import upgrade
 from warehouse.schema import deal_snapshots, deal_stage_history, deals, stale_deal_flags
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 WORKED_T = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
 SYNCED = dt.datetime(2026, 7, 1, 1, tzinfo=dt.UTC)
 
@@ -34,59 +28,6 @@ SYNCED = dt.datetime(2026, 7, 1, 1, tzinfo=dt.UTC)
 def at(text: str) -> dt.datetime:
     """'2026-05-01' as midnight UTC."""
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The test server's URL, or a skip (a failure under CI=true) when it is unreachable."""
-    url = os.environ.get("PIPELINES_ETL_TEST_POSTGRES_URL", POSTGRES_URL)
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        psycopg.connect(libpq, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
-
-
-@pytest.fixture
-def warehouse_url_factory(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[[str], str]]:
-    """Makes URLs of empty warehouses: an SQLite file, or a fresh PostgreSQL schema."""
-    schemas: list[str] = []
-    admin: list[Engine] = []
-
-    def make(backend: str) -> str:
-        if backend == "sqlite":
-            return f"sqlite:///{tmp_path / f'health_{uuid.uuid4().hex[:8]}.db'}"
-        base = request.getfixturevalue("postgres_url")
-        if not admin:
-            admin.append(sa.create_engine(base, poolclass=sa.NullPool))
-        schema = f"health_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        with admin[0].begin() as conn:
-            conn.execute(sa.schema.CreateSchema(schema))
-        schemas.append(schema)
-        return (
-            make_url(base)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-
-    yield make
-    for schema in schemas:
-        with admin[0].begin() as conn:
-            conn.execute(sa.schema.DropSchema(schema, cascade=True))
-    for engine in admin:
-        engine.dispose()
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """sqlite or postgresql."""
-    return request.param
 
 
 @pytest.fixture
