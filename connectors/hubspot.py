@@ -41,6 +41,7 @@ from connectors.hubspot_properties import select_deal_properties
 from connectors.hubspot_settings import TOKEN_VARIABLE, HubSpotSettings
 from connectors.hubspot_transport import HubSpotApiError, HubSpotTransport, Reply
 from connectors.hubspot_windows import EPOCH
+from connectors.listed_ids import ListedIds
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class HubSpotConnector:
         self._deals = DealExtractor(
             call=self._call, settings=settings, properties=self.deal_properties
         )
+        self._listed_ids = ListedIds(max_age_seconds=settings.listed_ids_max_age_seconds)
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(source={self.source!r}, base_url={self.settings.base_url!r})"
@@ -212,11 +214,28 @@ class HubSpotConnector:
 
     # ------------------------------------------------------------------ deals
     def deals_since(self, cursor: str | None) -> Iterator[DealPage]:
-        """Deals changed at or after `cursor` (all when None), archived ones marked deleted."""
-        return self._deals.deals_since(cursor, started_ms=self._now_ms())
+        """Deals changed at or after `cursor` (all when None), archived ones marked deleted.
+
+        A full listing (cursor None) that runs to its end remembers the live ids it saw, so
+        the reconciliation right after it (`deal_ids`) needs no second listing.
+        """
+        pages = self._deals.deals_since(cursor, started_ms=self._now_ms())
+        if cursor is not None:
+            return pages
+        return self._listed_ids.remember(
+            pages, live_ids=lambda page: [str(d["id"]) for d in page.deals if not d.get("archived")]
+        )
 
     def deal_ids(self) -> Iterator[list[str]]:
-        """Every deal id HubSpot still has (not archived), a page at a time."""
+        """Every deal id HubSpot still has (not archived), a page at a time.
+
+        Served without calls from a full `deals_since(None)` listing that ended less than
+        `listed_ids_max_age_seconds` ago on this connector (once), else listed (100 a page).
+        """
+        listed = self._listed_ids.take()
+        if listed is not None:
+            yield from listed.pages(self.settings.list_page_size)
+            return
         after: str | None = None
         while True:
             reply = self._call(

@@ -7,16 +7,21 @@
   then read again by the next sync).
 - Later syncs: search on hs_lastmodifieddate from (cursor - lookback) to the sync's start, in
   windows kept under the 10,000-result cap (`hubspot_windows`), 200 a page, ascending. Search
-  results carry no history or associations, so each page's ids are batch-read (POST, 100 a
+  results carry no history or associations, so each page's ids are batch-read (POST, 50 a
   call) with the dealstage history, and their companies come from the v4 batch associations
   API (POST, 100 ids a call), rendered in the v3 inline shape; a portal that answers 404 there
   (the sandbox, today) gets one `GET /crm/v3/objects/deals/{id}?associations=companies` per
   deal instead. Each page carries the cursor reached (the latest stamp of its search results).
-- Archived deals: every sync lists `archived=true` (the API cannot filter it) and keeps those
-  archived at or after (cursor - lookback), all of them on a first sync, with their dealstage
-  history (50 a page); they are marked `archived` and flattened with is_deleted True. This
-  pass runs first, before any page moves the cursor, so a run that fails half-way never
-  skips an archived deal.
+- Archived deals: the API cannot filter archived deals by date, so every sync lists them
+  all (`archived=true`) and keeps those archived at or after (cursor - lookback), all of them
+  on a first sync, with their dealstage history; they are marked `archived` and flattened with
+  is_deleted True. A first sync lists them with their history (50 a page: each one is kept);
+  a later one lists only their ids and `archivedAt` (100 a page) and batch-reads the few it
+  keeps with their history (50 a call, archived=true), instead of re-reading every archived
+  deal's history on every run. This pass runs first, before any page moves the cursor, so a
+  run that fails half-way never skips an archived deal.
+- Batch reads with `propertiesWithHistory` take at most 50 ids a call (HubSpot refuses more:
+  "The maximum number of inputs supported in a batch request for property histories is 50").
 """
 
 from __future__ import annotations
@@ -142,6 +147,13 @@ class DealExtractor:
                 return
 
     def _archived_since(self, since_ms: int | None) -> Iterator[DealPage]:
+        if since_ms is None:
+            yield from self._archived_all()
+        else:
+            yield from self._archived_recently(since_ms)
+
+    def _archived_all(self) -> Iterator[DealPage]:
+        """Every archived deal with its dealstage history (a first sync keeps them all)."""
         in_query, _ = split_for_query(
             self._properties(), max_chars=self.settings.max_properties_query_chars
         )
@@ -160,15 +172,43 @@ class DealExtractor:
                 properties_with_history=["dealstage"],
                 archived=True,
             )
-            kept = [
-                d
-                for d in reply.body["results"]
-                if since_ms is None or (to_epoch_ms(d.get("archivedAt")) or 0) >= since_ms
-            ]
+            kept = list(reply.body["results"])
             for deal in kept:
                 deal["archived"] = True
             if kept:
                 yield DealPage(kept, [history_payload(d) for d in kept], None)
+            after = next_after(reply.body)
+            if after is None:
+                return
+
+    def _archived_recently(self, since_ms: int) -> Iterator[DealPage]:
+        """Deals archived at or after `since_ms`: ids listed cheaply, the kept ones read whole."""
+        after: str | None = None
+        while True:
+            reply = self._call(
+                "list archived deal ids",
+                "crm.deals.basic_api",
+                "get_page",
+                limit=self.settings.list_page_size,
+                after=after,
+                properties=["hs_object_id"],
+                archived=True,
+            )
+            archived_at = {
+                str(d["id"]): d.get("archivedAt")
+                for d in reply.body["results"]
+                if (to_epoch_ms(d.get("archivedAt")) or 0) >= since_ms
+            }
+            if archived_at:
+                deals = self.batch_read(
+                    list(archived_at), properties=self._properties(), history=True, archived=True
+                )
+                for deal in deals:
+                    deal["archived"] = True
+                    if not deal.get("archivedAt"):
+                        deal["archivedAt"] = archived_at.get(str(deal["id"]))
+                if deals:
+                    yield DealPage(deals, [history_payload(d) for d in deals], None)
             after = next_after(reply.body)
             if after is None:
                 return
@@ -246,11 +286,20 @@ class DealExtractor:
             last_id = str(results[-1]["id"])
 
     def batch_read(
-        self, ids: Sequence[str], *, properties: Sequence[str], history: bool = False
+        self,
+        ids: Sequence[str],
+        *,
+        properties: Sequence[str],
+        history: bool = False,
+        archived: bool = False,
     ) -> list[dict[str, Any]]:
-        """Deals by id, 100 a call; ids HubSpot no longer has (207) are just absent."""
+        """Deals by id, 100 a call (50 with history); ids HubSpot does not have (207) are absent.
+
+        `archived` reads archived deals instead of live ones.
+        """
+        size = self.settings.history_batch_size if history else self.settings.batch_size
         found: list[dict[str, Any]] = []
-        for chunk in chunks(list(dict.fromkeys(ids)), self.settings.batch_size):
+        for chunk in chunks(list(dict.fromkeys(ids)), size):
             request = {
                 "inputs": [{"id": i} for i in chunk],
                 "properties": list(properties),
@@ -261,7 +310,7 @@ class DealExtractor:
                 "crm.deals.batch_api",
                 "read",
                 batch_read_input_simple_public_object_id=request,
-                archived=False,
+                archived=archived,
             )
             found.extend(reply.body["results"])
         return found

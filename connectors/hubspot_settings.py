@@ -39,6 +39,8 @@ class HubSpotSettings(BaseModel):
     history_page_size: int = Field(default=50, ge=1, le=50)  # listing with dealstage history
     search_page_size: int = Field(default=200, ge=1, le=200)
     batch_size: int = Field(default=100, ge=1, le=100)  # batch read / update / associations
+    # Batch read with propertiesWithHistory: HubSpot allows at most 50 inputs per call.
+    history_batch_size: int = Field(default=50, ge=1, le=50)
     owners_page_size: int = Field(default=100, ge=1, le=500)
 
     search_window_seconds: float = Field(default=30 * 86_400, gt=0)  # widest search window
@@ -47,6 +49,8 @@ class HubSpotSettings(BaseModel):
     max_properties_query_chars: int = Field(default=2000, ge=200)  # GET property list budget
 
     max_quota_share: float = Field(default=0.8, gt=0, le=1)
+    # A full listing's live ids serve the next `deal_ids()` this young (0: always list again).
+    listed_ids_max_age_seconds: float = Field(default=3600.0, ge=0)
 
     retry_attempts: int = Field(default=5, ge=1)
     retry_initial_wait: float = Field(default=0.5, ge=0)

@@ -24,6 +24,7 @@ from connectors.base import (
     FlagUpdate,
     WriteResult,
 )
+from connectors.listed_ids import ListedIds
 from connectors.salesforce_calls import SalesforceGateway
 from connectors.salesforce_deals import DealReader, OpportunitySchema
 from connectors.salesforce_flags import FlagWriter
@@ -91,6 +92,7 @@ class SalesforceConnector:
         self.settings = settings
         self._gateway = SalesforceGateway(settings, source=source)
         self._schema: OpportunitySchema | None = None
+        self._listed_ids = ListedIds(max_age_seconds=settings.listed_ids_max_age_seconds)
 
     def __repr__(self) -> str:
         return f"SalesforceConnector(source={self.source!r}, flow={self.settings.auth_flow!r})"
@@ -239,11 +241,25 @@ class SalesforceConnector:
     # ------------------------------------------------------------------------ deals
 
     def deals_since(self, cursor: str | None) -> Iterator[DealPage]:
-        """Deals changed at or after `cursor` (less the overlap), deleted ones included."""
-        return self._deals().deals_since(cursor)
+        """Deals changed at or after `cursor` (less the overlap), deleted ones included.
+
+        A full extract (cursor None) that runs to its end remembers the ids of the deals it
+        saw not deleted, so the reconciliation right after it (`deal_ids`) makes no calls.
+        """
+        pages = self._deals().deals_since(cursor)
+        if cursor is not None:
+            return pages
+        return self._listed_ids.remember(pages, live_ids=_live_ids)
 
     def deal_ids(self) -> Iterator[list[str]]:
-        """Every Opportunity id not deleted, a page at a time."""
+        """Every Opportunity id not deleted, a page at a time.
+
+        Served without calls from a full `deals_since(None)` that ended less than
+        `listed_ids_max_age_seconds` ago on this connector (once), else queried.
+        """
+        listed = self._listed_ids.take()
+        if listed is not None:
+            return listed.pages(2000)
         return self._deals().deal_ids()
 
     def read_deals(self, source_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -283,3 +299,8 @@ class SalesforceConnector:
     def client(self) -> Salesforce:
         """The logged-in simple-salesforce client (for the setup command's describe checks)."""
         return self._gateway.client()
+
+
+def _live_ids(page: DealPage) -> list[str]:
+    """Ids of a page's Opportunities that are not deleted (IsDeleted false or absent)."""
+    return [str(record["Id"]) for record in page.deals if not record.get("IsDeleted")]

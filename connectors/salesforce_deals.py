@@ -15,7 +15,16 @@ from typing import Any
 
 from connectors.base import DealPage
 from connectors.salesforce_calls import SalesforceGateway
-from connectors.salesforce_query import bulk_query_pages, chunks, count, query_pages, soql
+from connectors.salesforce_query import (
+    BulkPolling,
+    bulk_job_pages,
+    chunks,
+    count,
+    query_pages,
+    soql,
+    start_bulk_query,
+    wait_for_bulk_job,
+)
 from connectors.salesforce_records import DealCursor, latest_cursor
 from connectors.salesforce_settings import SalesforceSettings
 
@@ -27,6 +36,14 @@ DEAL_FIELDS: tuple[str, ...] = (
     "IsClosed", "IsWon",
 )  # fmt: skip
 HISTORY_FIELDS: tuple[str, ...] = ("Id", "OpportunityId", "StageName", "CreatedDate")
+# OpportunityHistory's describe types of HISTORY_FIELDS (fixed by Salesforce), for Bulk CSV.
+HISTORY_FIELD_TYPES: Mapping[str, str] = {
+    "Id": "id",
+    "OpportunityId": "reference",
+    "StageName": "picklist",
+    "CreatedDate": "datetime",
+}
+_HISTORY_ALL = "SELECT {fields:literal} FROM OpportunityHistory"
 _REST_ALL = "SELECT {fields:literal} FROM Opportunity ORDER BY SystemModstamp, Id"
 _REST_SINCE = (
     "SELECT {fields:literal} FROM Opportunity WHERE SystemModstamp >= {since}"
@@ -109,29 +126,74 @@ class DealReader:
         return total > threshold
 
     def _bulk_pages(self, since: datetime | None, start: DealCursor | None) -> Iterator[DealPage]:
-        # Bulk ignores ORDER BY: the cursor is only safe once every page is in.
+        """Deal pages from a Bulk job; a full load then reads all history from a second job.
+
+        Bulk ignores ORDER BY: the cursor is only safe once every page is in, so only the last
+        page carries it. On a full load, the OpportunityHistory job is created once the deal
+        job is complete (its snapshot is then at least as new as the deals'), runs on
+        Salesforce's side while the deal pages download, and its pages follow them: one job
+        and a few locator pages instead of one REST `IN` query per `id_chunk_size` deals.
+        A partial load keeps the per-page `IN` reads (few deals, no full-table job).
+        """
+        polling = self._polling()
         template = _BULK_ALL if since is None else _BULK_SINCE
-        query = soql(template, fields=self._fields, since=since)
-        current = start
-        for page in bulk_query_pages(
+        deals_job = start_bulk_query(
             self._gateway,
-            query,
+            soql(template, fields=self._fields, since=since),
             sobject="Opportunity",
-            field_types=self._schema.field_types,
             include_deleted=True,
+            clock=polling.clock,
+        )
+        wait_for_bulk_job(self._gateway, deals_job, polling=polling)
+        history_job = None
+        if since is None:
+            history_job = start_bulk_query(
+                self._gateway,
+                soql(_HISTORY_ALL, fields=HISTORY_FIELDS),
+                sobject="OpportunityHistory",
+                include_deleted=True,
+                clock=polling.clock,
+            )
+        current = start
+        for page in bulk_job_pages(
+            self._gateway,
+            deals_job,
+            field_types=self._schema.field_types,
             page_size=self._settings.bulk_page_size,
-            poll_seconds=self._settings.bulk_poll_seconds,
         ):
             current = latest_cursor(current, page.records)
+            last = page.is_last and history_job is None
+            if page.records or last:
+                history = [] if history_job is not None else self.history(page.records)
+                cursor = current.text() if last and current else None
+                yield DealPage(page.records, history, cursor)
+        if history_job is None:
+            return
+        wait_for_bulk_job(self._gateway, history_job, polling=polling)
+        for page in bulk_job_pages(
+            self._gateway,
+            history_job,
+            field_types=HISTORY_FIELD_TYPES,
+            page_size=self._settings.bulk_page_size,
+            fields=HISTORY_FIELDS,
+            record_url=f"/services/data/v{self._settings.api_version}/sobjects/OpportunityHistory/",
+        ):
             if page.records or page.is_last:
                 cursor = current.text() if page.is_last and current else None
-                yield DealPage(page.records, self.history(page.records), cursor)
+                yield DealPage([], page.records, cursor)
+
+    def _polling(self) -> BulkPolling:
+        return BulkPolling(
+            first=self._settings.bulk_poll_seconds,
+            longest=max(self._settings.bulk_poll_max_seconds, self._settings.bulk_poll_seconds),
+            timeout=self._settings.bulk_job_timeout_seconds,
+        )
 
     def history(self, deals: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """OpportunityHistory rows of these deals (deleted ones too), by `IN` chunks of ids.
 
-        A full Bulk load also reads history per page this way: one REST call per
-        `id_chunk_size` deals, which keeps memory flat and shares the deal page's lifetime.
+        REST pages and partial Bulk loads read history this way: one REST call per
+        `id_chunk_size` deals, sharing the deal page's lifetime.
         """
         ids = [str(deal["Id"]) for deal in deals]
         rows: list[dict[str, Any]] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -137,12 +137,21 @@ def latest_cursor(
 
 
 def records_from_csv(
-    text: str, *, field_types: Mapping[str, str], expected: int | None, sobject: str
+    text: str,
+    *,
+    field_types: Mapping[str, str],
+    expected: int | None,
+    sobject: str,
+    fields: Sequence[str] | None = None,
+    record_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """Parse one Bulk API 2.0 result page into REST-shaped records.
 
     Empty fields become None, booleans bool, numbers Decimal, datetimes the REST form
-    (`...000+0000`). A page whose rows are cut short, or whose row count differs from
+    (`...000+0000`). With `fields`, keys come in that order (as a REST SELECT gives them),
+    whatever order the CSV columns arrive in; with `record_url` (e.g.
+    `/services/data/v59.0/sobjects/OpportunityHistory/`) each record's `attributes` also
+    carries its REST `url`. A page whose rows are cut short, or whose row count differs from
     `Sforce-NumberOfRecords`, raises TruncatedResponse.
     """
     if not text.strip():
@@ -154,36 +163,64 @@ def records_from_csv(
     except csv.Error as exc:
         raise TruncatedResponse(f"Bulk API page could not be parsed as CSV: {exc}") from exc
     header, body = rows[0], rows[1:]
-    if (body and not text.endswith("\n")) or any(len(row) != len(header) for row in body):
+    width = len(header)
+    if (body and not text.endswith("\n")) or any(len(row) != width for row in body):
         raise TruncatedResponse("Bulk API page ends in the middle of a record")
     if expected is not None and len(body) != expected:
         raise TruncatedResponse(
             f"Bulk API page holds {len(body)} records, Sforce-NumberOfRecords said {expected}"
         )
+    names, positions = _output_columns(header, fields)
     lowered = {name.lower(): kind for name, kind in field_types.items()}
-    kinds = [lowered.get(name.lower(), "string") for name in header]
-    return [
-        {"attributes": {"type": sobject}}
-        | {name: _csv_value(raw, kind) for name, raw, kind in zip(header, row, kinds, strict=True)}
-        for row in body
+    # Column by column (C-level transposes), so each cell costs one comprehension step.
+    columns = list(zip(*body, strict=True)) if body else [() for _ in header]
+    converted = [
+        _convert_column(columns[i], lowered.get(header[i].lower(), "string")) for i in positions
     ]
+    id_position = next((i for i, name in enumerate(header) if name.lower() == "id"), None)
+    if record_url is not None and id_position is not None:
+        attributes = [{"type": sobject, "url": record_url + i} for i in columns[id_position]]
+    else:
+        attributes = [{"type": sobject} for _ in body]
+    keys = ["attributes", *names]
+    rows_out = zip(attributes, *converted, strict=True)
+    return [dict(zip(keys, values, strict=False)) for values in rows_out]
 
 
-def _csv_value(raw: str, kind: str) -> Any:
-    if raw == "":
-        return None
+def _output_columns(
+    header: Sequence[str], fields: Sequence[str] | None
+) -> tuple[list[str], list[int]]:
+    """Output names and their CSV positions: `fields` order when given, else the header's."""
+    if fields is None:
+        return list(header), list(range(len(header)))
+    by_name = {name.lower(): index for index, name in enumerate(header)}
+    missing = [name for name in fields if name.lower() not in by_name]
+    if missing:
+        raise TruncatedResponse(f"Bulk API page lacks the selected columns {missing}")
+    return list(fields), [by_name[name.lower()] for name in fields]
+
+
+def _convert_column(cells: Sequence[str], kind: str) -> list[Any]:
+    """One CSV column as REST JSON values of its describe type; empty cells become None."""
     if kind == "boolean":
-        return _bool_or_none(raw)
+        return [None if cell == "" else _bool_or_none(cell) for cell in cells]
+    if kind in _NUMERIC_TYPES:
+        return [None if cell == "" else _number(cell, Decimal, InvalidOperation) for cell in cells]
+    if kind in _INTEGER_TYPES:
+        return [None if cell == "" else _number(cell, int, ValueError) for cell in cells]
+    if kind == "datetime":
+        return [
+            None if cell == "" else (cell[:-1] + "+0000" if cell[-1] == "Z" else cell)
+            for cell in cells
+        ]
+    return [None if cell == "" else cell for cell in cells]
+
+
+def _number(cell: str, parse: Callable[[str], Any], error: type[Exception]) -> Any:
     try:
-        if kind in _NUMERIC_TYPES:
-            return Decimal(raw)
-        if kind in _INTEGER_TYPES:
-            return int(raw)
-    except (InvalidOperation, ValueError):
-        return raw
-    if kind == "datetime" and raw.endswith("Z"):
-        return raw[:-1] + "+0000"
-    return raw
+        return parse(cell)
+    except error:
+        return cell  # not a number after all: kept as text for the normalizer to quarantine
 
 
 # ---------------------------------------------------------------------------------- flatten
@@ -244,9 +281,8 @@ def flatten_history(payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         )
         if not deal_id or not stage or not created:
             continue
-        keyed.append(
-            (str(deal_id), parse_timestamp(str(created)), position, str(stage), str(created))
-        )
+        created = str(created)
+        keyed.append((str(deal_id), _order_key(created), position, str(stage), created))
     keyed.sort()
     out: list[dict[str, str]] = []
     previous: tuple[str, str] | None = None
@@ -255,3 +291,16 @@ def flatten_history(payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             out.append({"source_id": deal_id, "source_stage": stage, "changed_at": created})
         previous = (deal_id, stage)
     return pd.DataFrame(out, columns=list(HISTORY_COLUMNS), dtype=object)
+
+
+def _order_key(stamp: str) -> str:
+    """A sortable UTC key of a Salesforce datetime, without parsing the usual UTC forms.
+
+    `2024-05-01T12:00:00.000+0000` and `...000Z` are already UTC with milliseconds: their first
+    23 characters sort as the instant does. Any other offset or precision is parsed.
+    """
+    if stamp[10:11] == "T" and (
+        (len(stamp) == 28 and stamp.endswith("+0000")) or (len(stamp) == 24 and stamp[-1] == "Z")
+    ):
+        return stamp[:23] + "000"
+    return f"{parse_timestamp(stamp):%Y-%m-%dT%H:%M:%S.%f}"

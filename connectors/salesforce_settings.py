@@ -92,10 +92,15 @@ class SalesforceSettings(BaseModel):
     page_size: int = Field(default=2000, ge=200, le=2000)  # REST batchSize
     bulk_page_size: int = Field(default=50_000, ge=1)  # Bulk API 2.0 maxRecords per page
     bulk_threshold: int | None = Field(default=50_000, ge=0)  # Bulk above this many; None: never
-    bulk_poll_seconds: float = Field(default=2.0, gt=0)
+    # Bulk job polls: the first after this many seconds, each next wait doubled up to the max.
+    bulk_poll_seconds: float = Field(default=0.5, gt=0)
+    bulk_poll_max_seconds: float = Field(default=5.0, gt=0)
+    bulk_job_timeout_seconds: float = Field(default=3600.0, gt=0)  # give up on a job after this
     bulk_write_threshold: int = Field(default=2000, ge=1)  # Bulk ingest above this many updates
     overlap_seconds: int = Field(default=60, ge=0)  # re-read this far behind the cursor
     max_quota_share: float = Field(default=0.8, gt=0, le=1)
+    # A full extract's live ids serve the next `deal_ids()` this young (0: always query again).
+    listed_ids_max_age_seconds: float = Field(default=3600.0, ge=0)
     retry: RetrySettings = RetrySettings()
     id_chunk_size: int = Field(default=200, ge=1, le=500)  # ids per `IN (...)`, keeps URLs short
     flag_field_stale: str = "Pipeline_Stale__c"

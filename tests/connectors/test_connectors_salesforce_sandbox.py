@@ -339,7 +339,11 @@ def test_paging_returns_every_deal_once(salesforce_sandbox: Callable[..., Any]) 
     assert cursors == sorted(cursors) and all(cursors)
     assert sum(1 for p in pages for d in p.deals if d["IsDeleted"]) == 5
     assert sum(len(page) for page in connector.deal_ids()) == 445
-    # describe, 3 extract pages, 3 history reads (one IN chunk per page), 1 page of 445 ids
+    # describe, 3 extract pages, 3 history reads (one IN chunk per page); the ids the full
+    # extract saw serve the reconciliation's id list with no call
+    assert connector.api_calls == 1 + 3 + 3
+    # ... once: the next id list is queried (1 page of 445 ids)
+    assert sum(len(page) for page in connector.deal_ids()) == 445
     assert connector.api_calls == 1 + 3 + 3 + 1
 
 
@@ -413,17 +417,22 @@ def test_truncated_body_fails_the_run(small: Any) -> None:
     assert connector.api_calls == 1
 
 
-def test_truncated_bulk_page_fails_the_run(small: Any) -> None:
-    # A dry run finds the number of the results request: after describe come the COUNT, the job
-    # create, its polls and the one results page (6 deals); one history read follows it.
+@pytest.mark.parametrize(
+    ("page", "position"),
+    # After describe: the COUNT, the deal job's create and two polls (the sandbox moves a job
+    # one state per poll), the history job's create (it runs while the deals download), the
+    # deal job's one results page, then the history job's two polls and its one results page.
+    [("deals", 6), ("history", 9)],
+)
+def test_truncated_bulk_page_fails_the_run(small: Any, page: str, position: int) -> None:
     dry = _connector(small, bulk_threshold=0)
     dry.schema()
     start = small.faults.requests
     assert len([d for p in _all_pages(dry) for d in p.deals]) == 6
-    results_request = small.faults.requests - start - 1  # the last request is the history read
+    assert small.faults.requests - start == 9
     connector = _connector(small, bulk_threshold=0)
     connector.schema()
-    small.set_faults(f"truncate@{_next_request(small, results_request)}")
+    small.set_faults(f"truncate@{_next_request(small, position)}")
     with pytest.raises(TruncatedResponse, match="Bulk API page"):
         _all_pages(connector)
     assert small.fault_counts.get("truncate", 0) >= 1
@@ -533,3 +542,24 @@ def test_extract_under_random_faults_loses_nothing(
     ids = [d["Id"] for p in _all_pages(connector) for d in p.deals]
     assert len(ids) == len(set(ids)) == 450
     assert sum(server.fault_counts.values()) > 0
+
+
+def test_full_bulk_load_reads_history_through_one_job(small: Any) -> None:
+    rest = _connector(small)
+    bulk = _connector(small, bulk_threshold=0)
+    rest_pages = _all_pages(rest)
+    bulk.schema()
+    before = bulk.api_calls
+    bulk_pages = _all_pages(bulk)
+    # COUNT; deal job create, 2 polls, 1 page; history job create, 2 polls, 1 page
+    assert bulk.api_calls - before == 1 + 4 + 4
+    history_pages = [p for p in bulk_pages if p.history]
+    assert history_pages and all(p.deals == [] for p in history_pages)
+    assert [p.cursor for p in bulk_pages[:-1]] == [None] * (len(bulk_pages) - 1)
+    assert bulk_pages[-1].cursor == rest_pages[-1].cursor
+    # The raw history rows are the REST ones, attributes and key order included.
+    rest_rows = sorted((h for p in rest_pages for h in p.history), key=lambda h: h["Id"])
+    bulk_rows = sorted((h for p in bulk_pages for h in p.history), key=lambda h: h["Id"])
+    assert [list(h) for h in bulk_rows] == [list(h) for h in rest_rows]
+    assert bulk_rows == rest_rows
+    assert [h["OpportunityId"] for h in bulk_rows] == [SMALL_IDS[1]] * 3

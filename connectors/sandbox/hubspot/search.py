@@ -1,4 +1,9 @@
-"""`POST /crm/v3/objects/deals/search`: filters, sorts, paging, the 10,000-result cap, index lag."""
+"""`POST /crm/v3/objects/deals/search`: filters, sorts, paging, the 10,000-result cap, index lag.
+
+A search filtered on hs_lastmodifieddate alone (the incremental sync's) is answered from the
+sorted modification index: its total is the width of the index slice and only the page's
+deals are visited. Other searches visit every candidate.
+"""
 
 from __future__ import annotations
 
@@ -182,19 +187,35 @@ def _sort(body: dict[str, Any]) -> tuple[str | None, bool]:
     raise SearchError("Each sort needs a propertyName")
 
 
+def _narrowed(groups: list[list[dict[str, Any]]]) -> bool:
+    """Whether the hs_lastmodifieddate index narrows the candidates: one group with a
+    filter on it."""
+    return len(groups) == 1 and any(
+        f.get("propertyName") == "hs_lastmodifieddate" for f in groups[0]
+    )
+
+
+def _window(
+    state: HubSpotState, groups: list[list[dict[str, Any]]]
+) -> tuple[int, int, list[list[dict[str, Any]]]]:
+    """The slice [start, stop) of `state.by_modified` a narrowed search may match, and the
+    filter groups the slice does not cover."""
+    low, high, covered = _modified_bounds(groups[0])
+    index = state.by_modified
+    start = bisect.bisect_left(index, (low, -1))
+    stop = max(start, bisect.bisect_right(index, (high, 2**63)))
+    rest = [f for i, f in enumerate(groups[0]) if i not in covered]
+    return start, stop, [rest] if rest else []
+
+
 def _matches(
     state: HubSpotState, groups: list[list[dict[str, Any]]], query: str | None
 ) -> list[Deal]:
     """Live deals matching any group (in modification order when the index narrowed them)."""
     deals = state.deals
-    if len(groups) == 1 and any(f.get("propertyName") == "hs_lastmodifieddate" for f in groups[0]):
-        low, high, covered = _modified_bounds(groups[0])
-        index = state.by_modified
-        start = bisect.bisect_left(index, (low, -1))
-        stop = bisect.bisect_right(index, (high, 2**63))
-        candidates = [deals[str(deal_id)] for _ms, deal_id in index[start:stop]]
-        groups = [[f for i, f in enumerate(groups[0]) if i not in covered]]
-        groups = [] if not groups[0] else groups
+    if _narrowed(groups):
+        start, stop, groups = _window(state, groups)
+        candidates = [deals[str(deal_id)] for _ms, deal_id in state.by_modified[start:stop]]
     else:
         candidates = [deals[str(deal_id)] for deal_id in state.active_ids]
     if groups:
@@ -204,6 +225,41 @@ def _matches(
         needle = query.lower()
         candidates = [d for d in candidates if needle in d.props.get("dealname", "").lower()]
     return candidates
+
+
+def _indexed_page(
+    state: HubSpotState,
+    groups: list[list[dict[str, Any]]],
+    *,
+    sort_name: str | None,
+    descending: bool,
+    after: int,
+    limit: int,
+    lag_before: int | None,
+) -> tuple[list[Deal], int] | None:
+    """The page and total of a search the modification index answers alone (one group of
+    hs_lastmodifieddate filters only, sorted by it or by id), without visiting the other
+    matches; None for any other search. The result equals `_matches` then sorting."""
+    if not _narrowed(groups) or sort_name not in (None, "hs_lastmodifieddate"):
+        return None
+    start, stop, rest = _window(state, groups)
+    if rest:
+        return None
+    index = state.by_modified
+    if lag_before is not None:  # the lagging search index: only deals modified before then
+        stop = max(start, min(stop, bisect.bisect_right(index, (lag_before, 2**63))))
+    total = stop - start
+    if sort_name is None:
+        ordered = sorted(deal_id for _ms, deal_id in index[start:stop])
+        chosen = ordered[after : after + limit]
+    elif descending:
+        top = stop - after
+        chosen = [deal_id for _ms, deal_id in reversed(index[max(start, top - limit) : top])]
+    else:
+        chosen = [
+            deal_id for _ms, deal_id in index[start + after : min(stop, start + after + limit)]
+        ]
+    return [state.deals[str(deal_id)] for deal_id in chosen], total
 
 
 def search_deals(state: HubSpotState, body: Any, *, lag: bool, now: int) -> Response:
@@ -232,15 +288,29 @@ def search_deals(state: HubSpotState, body: Any, *, lag: bool, now: int) -> Resp
         )
     names = name_list(body.get("properties") or [])
     query = body.get("query") if isinstance(body.get("query"), str) else None
+    if not query:
+        with state.lock:
+            indexed = _indexed_page(
+                state,
+                groups,
+                sort_name=sort_name,
+                descending=descending,
+                after=after,
+                limit=limit,
+                lag_before=now - LAG_MS if lag else None,
+            )
+            if indexed is not None:
+                page, total = indexed
+                return _page_response(
+                    state, page, total=total, names=names, after=after, limit=limit
+                )
     with state.lock:
         found = _matches(state, groups, query)
     if lag:
         found = [deal for deal in found if deal.modified_ms <= now - LAG_MS]
     if sort_name is None:
         found.sort(key=lambda deal: int(deal.id))
-    elif sort_name != "hs_lastmodifieddate" or not (
-        len(groups) == 1 and any(f.get("propertyName") == "hs_lastmodifieddate" for f in groups[0])
-    ):
+    elif sort_name != "hs_lastmodifieddate" or not _narrowed(groups):
         convert = _converter(state.properties.get(sort_name))
         keyed = [(convert(d.props.get(sort_name) or ""), d) for d in found]
         present = [(k, d) for k, d in keyed if k is not None and d.props.get(sort_name) is not None]
@@ -250,10 +320,17 @@ def search_deals(state: HubSpotState, body: Any, *, lag: bool, now: int) -> Resp
     elif descending:
         found.reverse()
     page = found[after : after + limit]
+    return _page_response(state, page, total=len(found), names=names, after=after, limit=limit)
+
+
+def _page_response(
+    state: HubSpotState, page: list[Deal], *, total: int, names: list[str], after: int, limit: int
+) -> Response:
+    """The search reply: the page's deals, the total, and the next `after` when more remain."""
     payload: dict[str, Any] = {
-        "total": len(found),
+        "total": total,
         "results": [render_deal(deal, names=names, catalog=state.properties) for deal in page],
     }
-    if after + limit < len(found) and limit > 0:
+    if after + limit < total and limit > 0:
         payload["paging"] = {"next": {"after": str(after + limit)}}
     return Response.json(200, payload)

@@ -18,13 +18,23 @@ _SUFFIX_TEXT = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _ID_SHAPE = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 _POD = "5g"  # two fixed characters after the key prefix, as real ids carry a pod/instance code
 _COUNTER_DIGITS = 10
+_DIGIT_VALUES = {chr(code): value for value, code in enumerate(_BASE62.tolist())}
 
 
 def make_ids(prefix: str, start: int, count: int) -> list[str]:
     """`count` sequential 18-character ids with key prefix `prefix`, numbered from `start`."""
     if count <= 0:
         return []
-    counters = np.arange(start, start + count, dtype=np.int64)
+    return ids_for(prefix, np.arange(start, start + count, dtype=np.int64))
+
+
+def ids_for(prefix: str, counters: np.ndarray) -> list[str]:
+    """The 18-character ids with key prefix `prefix` numbered by each of `counters` (any
+    order), as `make_ids` numbers them."""
+    count = int(counters.size)
+    if count == 0:
+        return []
+    counters = counters.astype(np.int64)  # a copy: it is consumed below
     digits = np.empty((count, _COUNTER_DIGITS), dtype=np.uint8)
     for position in range(_COUNTER_DIGITS - 1, -1, -1):
         digits[:, position] = _BASE62[counters % 62]
@@ -36,6 +46,21 @@ def make_ids(prefix: str, start: int, count: int) -> list[str]:
     chunks = upper.reshape(count, 3, 5).astype(np.uint8) @ weights
     full = np.concatenate([body, _SUFFIX[chunks]], axis=1)
     return np.ascontiguousarray(full).view("S18").ravel().astype(str).tolist()
+
+
+def counter_of(record_id: str, prefix: str) -> int | None:
+    """The counter `make_ids` numbered an 18-character id of key prefix `prefix` with, or None
+    when `record_id` is not such an id (its suffix is not checked: callers compare the id
+    they rebuild from the counter)."""
+    if len(record_id) != 18 or not record_id.startswith(prefix + _POD):
+        return None
+    value = 0
+    for char in record_id[5:15]:
+        digit = _DIGIT_VALUES.get(char)
+        if digit is None:
+            return None
+        value = value * 62 + digit
+    return value
 
 
 def suffix(id15: str) -> str:

@@ -1,7 +1,8 @@
 """REST SOQL query: `/query/?q=`, `/queryAll/?q=` and their cursors (`nextRecordsUrl`).
 
 A query runs once; its matching records are kept server-side under a locator, so later
-pages cost only their projection. Real Salesforce says `/query/` in nextRecordsUrl even for
+pages cost only their projection (and an Opportunity page read again, a join of kept JSON:
+page_json.py). Real Salesforce says `/query/` in nextRecordsUrl even for
 queryAll, and serves a locator under both paths.
 """
 
@@ -18,6 +19,7 @@ from connectors.sandbox.api import Request, Response
 from connectors.sandbox.salesforce import soql
 from connectors.sandbox.salesforce.errors import ApiError
 from connectors.sandbox.salesforce.ids import make_ids
+from connectors.sandbox.salesforce.page_json import PageWriter
 from connectors.sandbox.salesforce.soql_parser import Compare, InList, Logic
 from connectors.sandbox.salesforce.state import INDEXED, OrgState, Record
 
@@ -75,8 +77,7 @@ def _narrowed(state: OrgState, query: soql.SoqlQuery) -> list[Record] | None:
             table = state.table(query.object_name)
             return [table[k] for k in dict.fromkeys(keys) if k in table]  # type: ignore[index]
         if (query.object_name, name) in INDEXED:
-            found = state.index(query.object_name, name)
-            return [row for k in dict.fromkeys(keys) for row in found.get(k, ())]
+            return state.rows_by(query.object_name, name, keys)
     return None
 
 
@@ -131,6 +132,7 @@ class QueryResource:
     def __init__(self, state: OrgState) -> None:
         self.state = state
         self.cursors = Cursors()
+        self.pages = PageWriter()
 
     def handle(self, request: Request, *, rest: str, version: str) -> Response:
         """Answer `rest` = `query`, `queryAll`, optionally followed by `/<locator>`."""
@@ -168,12 +170,23 @@ class QueryResource:
         """The page of `cursor` from `start`."""
         stop = start + cursor.batch_size
         state = self.state
-        with state.lock:
-            records = soql.project_page(
-                cursor.query, cursor.rows[start:stop], lookup=state.lookup, api_version=version
-            )
         body: dict[str, Any] = {"totalSize": len(cursor.rows), "done": stop >= len(cursor.rows)}
         if not body["done"]:
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator_id}-{stop}"
-        body["records"] = records
+        rows = cursor.rows[start:stop]
+        with state.lock:
+            data = self.pages.page(
+                body,
+                cursor.query,
+                rows,
+                lookup=state.lookup,
+                api_version=version,
+                page_key=(cursor.query.soql, start, cursor.batch_size, len(cursor.rows)),
+            )
+            if data is None:
+                body["records"] = soql.project_page(
+                    cursor.query, rows, lookup=state.lookup, api_version=version
+                )
+        if data is not None:
+            return Response(200, data, {"Content-Type": "application/json;charset=UTF-8"})
         return Response.json(200, body)

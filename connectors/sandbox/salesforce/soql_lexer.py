@@ -108,22 +108,23 @@ def tokenize(soql: str) -> list[Token]:
 def _string_end(soql: str, start: int) -> int:
     """Offset of the quote closing the string literal opened at `start`."""
     pos = start + 1
-    while pos < len(soql):
-        char = soql[pos]
-        if char == "\\":
-            escaped = soql[pos + 1 : pos + 2]
-            if escaped not in STRING_ESCAPES:
-                sequence = "\\" + escaped
-                raise SoqlError.at(
-                    "MALFORMED_QUERY", soql, pos,
-                    f"Invalid string literal '{soql[start + 1 : pos + 2]}'. Illegal character "
-                    f"sequence '{sequence}' in string literal.",
-                )
-            pos += 2
-            continue
-        if char == "'":
-            return pos
-        pos += 1
+    while pos < len(soql):  # jump from escape to escape (str.find), a 200-id IN list is long
+        quote = soql.find("'", pos)
+        slash = soql.find("\\", pos, quote if quote >= 0 else len(soql))
+        if slash < 0:
+            if quote >= 0:
+                return quote
+            break
+        pos = slash
+        escaped = soql[pos + 1 : pos + 2]
+        if escaped not in STRING_ESCAPES:
+            sequence = "\\" + escaped
+            raise SoqlError.at(
+                "MALFORMED_QUERY", soql, pos,
+                f"Invalid string literal '{soql[start + 1 : pos + 2]}'. Illegal character "
+                f"sequence '{sequence}' in string literal.",
+            )
+        pos += 2
     row = soql.count("\n") + 1
     column = len(soql) - (soql.rfind("\n") + 1)
     raise SoqlError.at("MALFORMED_QUERY", soql, len(soql),

@@ -1,19 +1,21 @@
 """The sandbox org's data: records by object and id, stages, a monotonic clock, one lock.
 
-Records are dicts of field name to typed value (schema.py). A table may be filled lazily
-(generated OpportunityHistory is built on first use), so read tables through `table()`.
+Records are dicts of field name to typed value (schema.py). Tables are dicts of Id to record,
+except a generated org's OpportunityHistory, a `HistoryTable` whose rows are built when read:
+read tables through `table()`, rows by an indexed field through `rows_by()`.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connectors.sandbox.salesforce.history import HistoryTable
 from connectors.sandbox.salesforce.ids import make_ids
 from connectors.sandbox.salesforce.schema import ObjectDef
 
@@ -67,44 +69,56 @@ class OrgState:
     corporate_currency: str = "USD"
     api_user_id: str = field(default_factory=lambda: make_ids("005", INTEGRATION_USER, 1)[0])
     tables: dict[str, dict[str, Record]] = field(default_factory=dict)
-    lazy_tables: dict[str, Callable[[], Iterable[Record]]] = field(default_factory=dict)
     clock: Clock = field(default_factory=Clock)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _counters: dict[str, int] = field(default_factory=dict)
     _indexes: dict[tuple[str, str], dict[Any, list[Record]]] = field(default_factory=dict)
 
     def table(self, name: str) -> dict[str, Record]:
-        """Records of object `name` by id, in insertion order (built on first use if lazy)."""
-        with self.lock:
-            builder = self.lazy_tables.pop(name, None)
-            if builder is not None:
-                rows = self.tables.setdefault(name, {})
-                with paused_gc():
-                    for row in builder():
-                        rows[row["Id"]] = row
-            return self.tables.setdefault(name, {})
+        """Records of object `name` by id, in insertion order."""
+        return self.tables.setdefault(name, {})
 
-    def index(self, name: str, field_name: str) -> dict[Any, list[Record]]:
+    def rows_by(self, name: str, field_name: str, keys: Iterable[Any]) -> list[Record]:
+        """Records of `name` whose `field_name` is one of `keys`, grouped by key in the order
+        given (each key once), in table order within a key; only for fields no write changes
+        (INDEXED)."""
+        with self.lock:
+            table = self.table(name)
+            if isinstance(table, HistoryTable) and field_name == "OpportunityId":
+                return table.rows_for(keys)
+            found = self._index(name, field_name)
+            return [row for key in dict.fromkeys(keys) for row in found.get(key, ())]
+
+    def _index(self, name: str, field_name: str) -> dict[Any, list[Record]]:
         """Records of `name` by the value of `field_name`, built on first use and kept up to
-        date by `add`; only for fields no write changes (INDEXED)."""
+        date by `add`."""
         if (name, field_name) not in INDEXED:
             raise ValueError(f"{name}.{field_name} is not an indexed field")
-        with self.lock:
-            found = self._indexes.get((name, field_name))
-            if found is None:
-                found = {}
-                for row in self.table(name).values():
-                    found.setdefault(row.get(field_name), []).append(row)
-                self._indexes[(name, field_name)] = found
-            return found
+        found = self._indexes.get((name, field_name))
+        if found is None:
+            found = {}
+            for row in self.table(name).values():
+                found.setdefault(row.get(field_name), []).append(row)
+            self._indexes[(name, field_name)] = found
+        return found
 
     def add(self, name: str, row: Record) -> None:
-        """Add a new record to `name` and its indexes (a lazy table stays lazy)."""
+        """Add a new record to `name` and its indexes."""
         with self.lock:
-            self.tables.setdefault(name, {})[row["Id"]] = row
+            self.table(name)[row["Id"]] = row
             for (table, field_name), found in self._indexes.items():
                 if table == name:
                     found.setdefault(row.get(field_name), []).append(row)
+
+    def delete_history(self, opportunity_id: str) -> None:
+        """An opportunity went to the recycle bin: its OpportunityHistory rows too."""
+        with self.lock:
+            table = self.table("OpportunityHistory")
+            if isinstance(table, HistoryTable):
+                table.mark_deleted(opportunity_id)
+                return
+            for row in self._index("OpportunityHistory", "OpportunityId").get(opportunity_id, ()):
+                row["IsDeleted"] = True
 
     def get(self, name: str, record_id: str) -> Record | None:
         """One record, or None."""
@@ -130,8 +144,7 @@ class OrgState:
         )
 
     def new_id(self, prefix: str, table: str) -> str:
-        """A fresh id of key prefix `prefix` that no record of `table` holds yet (a lazy table
-        is not built for this: its ids come from the same counter)."""
+        """A fresh id of key prefix `prefix` that no record of `table` holds yet."""
         rows = self.tables.get(table, {})
         while True:
             candidate = self.reserve_ids(prefix, 1)[0]
@@ -140,7 +153,11 @@ class OrgState:
 
     def reserve_ids(self, prefix: str, count: int) -> list[str]:
         """`count` fresh ids of key prefix `prefix`."""
+        return make_ids(prefix, self.reserve_counter(prefix, count), count)
+
+    def reserve_counter(self, prefix: str, count: int) -> int:
+        """Reserve `count` id counters of key prefix `prefix`; the first one (ids.make_ids)."""
         with self.lock:
             start = self._counters.get(prefix, 0)
             self._counters[prefix] = start + count
-        return make_ids(prefix, start, count)
+        return start

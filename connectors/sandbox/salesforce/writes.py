@@ -300,8 +300,7 @@ def delete(state: OrgState, raw_id: Any, *, write_log: WriteLog) -> SaveError | 
         record["LastModifiedDate"] = stamp
         record["SystemModstamp"] = stamp
         record["LastModifiedById"] = state.api_user_id
-        for row in state.index("OpportunityHistory", "OpportunityId").get(record["Id"], []):
-            row["IsDeleted"] = True
+        state.delete_history(record["Id"])
     write_log.record(
         crm="salesforce", obj=OBJECT, record_id=record["Id"], changes={"IsDeleted": (False, True)}
     )
