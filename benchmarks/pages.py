@@ -3,9 +3,12 @@ time, and the client round trip over HTTPS with keep-alive (requests.Session), f
 
 - Salesforce: a 2,000-record page of the full Opportunity extract (REST queryAll cursor,
   the sync's field list), read again (the sandbox keeps served records' JSON) and read for
-  the first time (distinct pages, as a sync reads them), the query's first call (it runs the
-  query over every record), and an OpportunityHistory `IN (200 ids)` read, as the sync
-  issues per 200 deals;
+  the first time: following `nextRecordsUrl` as a client does (the sandbox renders the next
+  page in the background while the client decodes the one it got), once the background
+  render is done, and at pages jumped to (nothing rendered ahead: the render's own cost);
+  the query's first call (it runs the query over every record), an OpportunityHistory
+  `IN (200 ids)` read, as the sync issues per 200 deals, and the Bulk 2.0 job of all
+  OpportunityHistory (the full load's): its creation and its 50,000-row CSV pages;
 - HubSpot: a 100-deal list page (the sync's property list, no history), a 50-deal page with
   dealstage history and companies (the first-sync listing), and a 200-result search page.
 
@@ -26,16 +29,18 @@ import requests
 from simple_salesforce import format_soql
 
 from benchmarks.measure import Timings, own_peak_rss_mb, time_calls
+from benchmarks.sandbox_process import SandboxProcess
 from connectors.hubspot_flatten import DEFAULT_FLAG_PROPERTIES
 from connectors.hubspot_properties import select_deal_properties, split_for_query
 from connectors.salesforce_deals import DEAL_FIELDS, HISTORY_FIELDS
 from connectors.sandbox.api import Request, Response
-from connectors.sandbox.server import SandboxServer
+from connectors.sandbox.server import CA_BUNDLE_VARIABLE, SandboxServer
 
 VERSION = "59.0"
 REPEAT = 40
 FLAG_FIELDS = ("Pipeline_Stale__c", "Pipeline_Stale_Reason__c", "Pipeline_Stale_Since__c")
 TARGET_MS = 10.0  # "a few milliseconds", read generously
+CLIENT_WORK_SECONDS = 0.02  # a client's own work on a page besides decoding it (flattening…)
 
 
 def _request(method: str, url: str, *, token: str, body: bytes = b"",
@@ -129,16 +134,48 @@ def salesforce(bench: PageBench) -> None:
         server=lambda: bench.handle("salesforce", _request("GET", middle, token=token)),
         client=lambda: bench.get(middle, token=token),
     )
-    # First reads: each call a page never served before (nothing of it kept), as a sync reads.
+    # First reads, as a sync reads: the next page of a fresh cursor each time, the client
+    # decoding the page it got (simple-salesforce's `response.json()`) before asking for the
+    # next, while the sandbox renders that one in the background.
+    queries = api.queries  # type: ignore[attr-defined]
+
+    def fresh_cursor() -> bytes:
+        return bench.handle(
+            "salesforce", _request("GET", first_url, token=token, headers=options)
+        ).body
+
+    def serve(url: str) -> bytes:
+        return bench.handle("salesforce", _request("GET", url, token=token)).body
+
+    label = "SF 2,000-record query page (cursor), first read"
+    following = _follow(serve, fresh_cursor())
+    bench.rows.append((f"{label}, following nextRecordsUrl: handle()", following.text(),
+                       _verdict(following, True)))  # fmt: skip
+    ready = _follow(serve, fresh_cursor(), settle=queries.ahead.idle)
+    bench.rows.append((f"{label}, page rendered ahead: handle()", ready.text(),
+                       _verdict(ready, True)))  # fmt: skip
+    trips = _follow(lambda url: bench.get(url, token=token), fresh_cursor())
+    bench.rows.append((f"{label}, following nextRecordsUrl: HTTPS round trip", trips.text(),
+                       _verdict(trips, True)))  # fmt: skip
+    # Pages jumped to (never served, nothing rendered ahead): what rendering a page costs.
+    # Each jump has the page after it rendered ahead; that render is let finish untimed.
     step = max(2000, (total - 14_000) // (2 * REPEAT + 8))
     pages = itertools.cycle(list(range(10_000, total - 2000, step)) or [0])  # small N: repeats
-    bench.measure(
-        "SF 2,000-record query page (cursor), first read",
-        server=lambda: bench.handle(
-            "salesforce", _request("GET", f"{locator}-{next(pages)}", token=token)
-        ),
-        client=lambda: bench.get(f"{locator}-{next(pages)}", token=token),
-    )
+
+    def jump(fetch: Callable[[str], object]) -> Timings:
+        samples = []
+        for index in range(2 + REPEAT):
+            queries.ahead.idle()
+            started = time.perf_counter()
+            fetch(f"{locator}-{next(pages)}")
+            if index >= 2:
+                samples.append((time.perf_counter() - started) * 1000)
+        return Timings(tuple(samples))
+
+    label = "SF 2,000-record query page (cursor), first read of a page jumped to (the render)"
+    bench.rows.append((f"{label}: handle()", jump(serve).text(), ""))
+    trips = jump(lambda url: bench.get(url, token=token))
+    bench.rows.append((f"{label}: HTTPS round trip", trips.text(), ""))
     ids = list(api.state.tables["Opportunity"])[1000:1200]  # type: ignore[attr-defined]
     history = format_soql(
         "SELECT {fields:literal} FROM OpportunityHistory WHERE OpportunityId IN {ids}"
@@ -156,6 +193,68 @@ def salesforce(bench: PageBench) -> None:
         server=lambda: bench.handle("salesforce", _request("GET", history_url, token=token)),
         client=lambda: bench.get(history_url, token=token),
     )
+
+
+def _follow(
+    fetch: Callable[[str], bytes],
+    body: bytes,
+    *,
+    settle: Callable[[], object] | None = None,
+    same_page: bool = False,
+) -> Timings:
+    """Time `fetch` of each next page of a cursor whose first page is `body`, decoding each
+    page untimed first (the client's work); `settle` runs untimed before each fetch. With
+    `same_page`, the first next page is fetched again and again."""
+    samples = []
+    url = json.loads(body).get("nextRecordsUrl")
+    for index in range(2 + REPEAT):
+        if not same_page or index == 0:
+            url = json.loads(body).get("nextRecordsUrl")
+        else:
+            json.loads(body)
+        if url is None:
+            break
+        if settle is not None:
+            settle()
+        started = time.perf_counter()
+        body = fetch(url)
+        if index >= 2:  # the first two are warm-up, as in time_calls
+            samples.append((time.perf_counter() - started) * 1000)
+    return Timings(tuple(samples) or (float("nan"),))
+
+
+def salesforce_bulk_history(bench: PageBench) -> None:
+    """The full load's Bulk 2.0 job of all OpportunityHistory: creation and CSV pages."""
+    api = bench.server.apis["salesforce"]
+    token = api.auth.direct_token  # type: ignore[attr-defined]
+    jobs = f"/services/data/v{VERSION}/jobs/query"
+    soql = format_soql(
+        "SELECT {fields:literal} FROM OpportunityHistory", fields=", ".join(HISTORY_FIELDS)
+    )
+    body = json.dumps({"operation": "queryAll", "query": soql}).encode()
+    json_type = {"content-type": "application/json"}
+    started = time.perf_counter()
+    job = _json(bench.handle("salesforce", _request("POST", jobs, token=token, body=body,
+                                                    headers=json_type)))  # fmt: skip
+    bench.rows.append(("SF Bulk job of all OpportunityHistory (queryAll): creation",
+                       f"{(time.perf_counter() - started) * 1000:,.0f} ms", ""))  # fmt: skip
+    for _ in range(3):  # UploadComplete -> InProgress -> JobComplete
+        bench.handle("salesforce", _request("GET", f"{jobs}/{job['id']}", token=token))
+    samples, rows, locator = [], 0, ""
+    for _ in range(4):
+        url = f"{jobs}/{job['id']}/results?maxRecords=50000" + (
+            f"&locator={locator}" if locator else ""
+        )
+        started = time.perf_counter()
+        page = bench.handle("salesforce", _request("GET", url, token=token))
+        samples.append((time.perf_counter() - started) * 1000)
+        rows += int(page.headers["Sforce-NumberOfRecords"])
+        locator = page.headers["Sforce-Locator"]
+        if locator == "null":
+            break
+    bench.rows.append((f"SF Bulk OpportunityHistory 50,000-row CSV page: handle() "
+                       f"({len(samples)} pages, {rows:,} rows)", Timings(tuple(samples)).text(),
+                       ""))  # fmt: skip
 
 
 def hubspot(bench: PageBench) -> None:
@@ -213,6 +312,43 @@ def _json(response: Response) -> dict[str, Any]:
     return json.loads(response.body)
 
 
+def salesforce_own_process(*, deals: int) -> list[tuple[str, str, str]]:
+    """Following a cursor against the sandbox in its own process (`sandbox serve`), as the
+    sync runs it: the client's decoding and the sandbox's render ahead run side by side."""
+    with SandboxProcess(deals=deals) as process, requests.Session() as session:
+        session.trust_env = False
+        session.verify = process.env[CA_BUNDLE_VARIABLE]
+        base = process.env["SALESFORCE_INSTANCE_URL"]
+        auth = {"Authorization": f"Bearer {process.env['SALESFORCE_ACCESS_TOKEN']}"}
+
+        def fetch(url: str, headers: dict[str, str] | None = None) -> bytes:
+            reply = session.get(base + url, headers={**auth, **(headers or {})}, timeout=60)
+            reply.raise_for_status()
+            return reply.content
+
+        soql = format_soql(
+            "SELECT {fields:literal} FROM Opportunity ORDER BY SystemModstamp, Id",
+            fields=", ".join([*DEAL_FIELDS, *FLAG_FIELDS]),
+        )
+        first = fetch(f"/services/data/v{VERSION}/queryAll/?q={quote(soql)}",
+                      {"Sforce-Query-Options": "batchSize=2000"})  # fmt: skip
+        trips = _follow(fetch, first)
+        first = fetch(f"/services/data/v{VERSION}/queryAll/?q={quote(soql)}",
+                      {"Sforce-Query-Options": "batchSize=2000"})  # fmt: skip
+        busy = _follow(fetch, first, settle=lambda: time.sleep(CLIENT_WORK_SECONDS))
+        again = _follow(fetch, first, settle=None, same_page=True)
+    label = "SF 2,000-record query page (cursor), first read, following nextRecordsUrl"
+    work = f"decodes + {CLIENT_WORK_SECONDS * 1000:.0f} ms of its own work per page"
+    return [
+        (f"{label}: HTTPS round trip, sandbox in its own process, client only decodes",
+         trips.text(), _verdict(trips, True)),
+        (f"{label}: HTTPS round trip, sandbox in its own process, client {work}",
+         busy.text(), _verdict(busy, True)),
+        ("SF 2,000-record query page read again: HTTPS round trip, sandbox in its own process "
+         "(the transfer's floor)", again.text(), ""),
+    ]  # fmt: skip
+
+
 def run(*, deals: int) -> list[tuple[str, str, str]]:
     """Rows (measure, value, verdict) of the page benchmark at `deals` per CRM."""
     started = time.perf_counter()
@@ -222,8 +358,9 @@ def run(*, deals: int) -> list[tuple[str, str, str]]:
         bench.rows.append((f"in-process sandbox with {deals:,} deals/CRM ready", f"{ready:.1f} s",
                            ""))  # fmt: skip
         salesforce(bench)
+        salesforce_bulk_history(bench)
         hubspot(bench)
         bench.rows.append(("  peak RSS of the page benchmark", f"{own_peak_rss_mb():,.0f} MB",
                            ""))  # fmt: skip
         bench.session.close()
-    return bench.rows
+    return [*bench.rows, *salesforce_own_process(deals=deals)]

@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from connectors.sandbox.after_response import deferring, run_all
 from connectors.sandbox.api import FixtureError, Request, Response, SandboxApi, WriteLog
 from connectors.sandbox.faults import FaultPlan
 from connectors.sandbox.tls import write_certificates
@@ -141,20 +142,26 @@ class _Handler(BaseHTTPRequestHandler):
         if draw.transport == "timeout":
             self._hold(sandbox)
             return
+        with deferring() as pending:
+            try:
+                if draw.status is not None:
+                    response = api.fault_response(draw.status, request)
+                else:
+                    response = api.handle(request)
+            except Exception:
+                traceback.print_exc(file=sys.stderr)
+                response = Response.json(
+                    500, {"status": "error", "message": "internal sandbox error"}
+                )
         try:
-            if draw.status is not None:
-                response = api.fault_response(draw.status, request)
+            if draw.transport == "reset":
+                self._send_reset(response)
+            elif draw.transport == "truncate":
+                self._send(_truncated(response))
             else:
-                response = api.handle(request)
-        except Exception:
-            traceback.print_exc(file=sys.stderr)
-            response = Response.json(500, {"status": "error", "message": "internal sandbox error"})
-        if draw.transport == "reset":
-            self._send_reset(response)
-        elif draw.transport == "truncate":
-            self._send(_truncated(response))
-        else:
-            self._send(response)
+                self._send(response)
+        finally:
+            run_all(pending)  # work the API left for after the response (after_response.py)
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)

@@ -19,6 +19,12 @@ from connectors.sandbox.hubspot.state import HubSpotState, page_after
 from connectors.sandbox.hubspot.values import iso_ms, now_ms
 
 MAX_PAGE, MAX_PAGE_WITH_HISTORY, MAX_BATCH, MAX_OWNERS = 100, 50, 100, 500
+MAX_BATCH_WITH_HISTORY = 50
+# The real 400 for a batch read of more than 50 inputs with propertiesWithHistory.
+HISTORY_BATCH_MESSAGE = (
+    "The maximum number of inputs supported in a batch request for property histories is 50. "
+    "Please reduce the number of items and try again"
+)
 COMPANY_PROPERTIES = frozenset(
     {
         "name",
@@ -124,6 +130,9 @@ def batch_read_deals(state: HubSpotState, request: Request) -> Response:
     inputs = body.get("inputs") if isinstance(body, dict) else None
     if not isinstance(inputs, list):
         return errors.validation("Invalid input JSON: inputs must be a list")
+    history = name_list(body.get("propertiesWithHistory") or [])
+    if history and len(inputs) > MAX_BATCH_WITH_HISTORY:
+        return errors.validation(HISTORY_BATCH_MESSAGE)
     if len(inputs) > MAX_BATCH:
         return errors.validation(f"Too many inputs: {len(inputs)} (the limit is {MAX_BATCH})")
     id_property = body.get("idProperty")
@@ -131,7 +140,6 @@ def batch_read_deals(state: HubSpotState, request: Request) -> Response:
         return errors.validation(f"Property {id_property!r} is not a unique identifier property")
     archived = flag(request, "archived")
     names = name_list(body.get("properties") or [])
-    history = name_list(body.get("propertiesWithHistory") or [])
     results, missing = [], []
     for item in inputs:
         deal_id = str(item.get("id", "")) if isinstance(item, dict) else ""

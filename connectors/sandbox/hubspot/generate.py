@@ -1,7 +1,8 @@
 """A generated portal, the same for the same seed and day: owners, companies, deals.
 
 Timestamps are anchored at today's midnight UTC so that open deals look current and stale
-deals look stale whenever the sandbox runs.
+deals look stale whenever the sandbox runs; all of them lie before the anchor, spread out
+(no stamp is pushed against it, so an incremental sync's lookback window stays thin).
 """
 
 from __future__ import annotations
@@ -294,9 +295,9 @@ def generate_state(*, deals: int, seed: int) -> HubSpotState:
         else:
             props["closedate"] = iso_ms(anchor + rng.randrange(1, 150) * DAY)
         activity = 0
-        if rng.random() < 0.88:
-            top = last + (3 * DAY if stale or outcome != "open" else max(anchor - last, 1))
-            activity = min(anchor - 1000, last + int(rng.random() * (top - last)))
+        if rng.random() < 0.88:  # some time after the last stage change, never past today
+            span = min(anchor - 1000 - last, 3 * DAY if stale or outcome != "open" else anchor)
+            activity = last + int(rng.random() * max(span, 0))
             props["notes_last_updated"] = iso_ms(activity)
             if rng.random() < 0.7:
                 props["hs_last_sales_activity_timestamp"] = iso_ms(
@@ -315,7 +316,8 @@ def generate_state(*, deals: int, seed: int) -> HubSpotState:
             props["hs_priority"] = rng.choice(("low", "medium", "high"))
         props.update(closing[path[-1]])
         props.update(stage_date_properties(history, texts))
-        modified = min(anchor - 1, max(last, activity) + rng.randrange(0, 3_600_000))
+        touched = max(last, activity)  # edited within the hour after, and before today
+        modified = touched + int(rng.random() * max(min(3_600_000, anchor - 1 - touched), 0))
         props["hs_lastmodifieddate"] = iso_ms(modified)
         deal = Deal(
             deal_id,
@@ -327,7 +329,8 @@ def generate_state(*, deals: int, seed: int) -> HubSpotState:
         )
         if rng.random() < 0.03:
             deal.archived = True
-            deal.archived_at = iso_ms(min(anchor, modified + rng.randrange(0, 2 * DAY)))
+            room = max(min(2 * DAY, anchor - 1 - modified), 0)  # archived within two days
+            deal.archived_at = iso_ms(modified + int(rng.random() * room))
         result.append(deal)
     return HubSpotState(
         pipelines=pipelines, properties=properties, owners=owners, companies=companies, deals=result

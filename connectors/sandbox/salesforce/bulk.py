@@ -15,15 +15,17 @@ import csv
 import io
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from connectors.sandbox.api import Request, Response, WriteLog
-from connectors.sandbox.salesforce import soql, writes
+from connectors.sandbox.salesforce import bulk_history, soql, writes
 from connectors.sandbox.salesforce.errors import ApiError, method_not_allowed, not_found
-from connectors.sandbox.salesforce.query import run
+from connectors.sandbox.salesforce.query import parse, run
 from connectors.sandbox.salesforce.rest import json_body
 from connectors.sandbox.salesforce.schema import FieldDef
 from connectors.sandbox.salesforce.state import OrgState, Record
@@ -60,6 +62,7 @@ class Job:
     modstamp: datetime | None = None
     query: soql.SoqlQuery | None = None
     rows: list[Record] = field(default_factory=list)
+    history: bulk_history.HistoryJobRows | None = None  # instead of `rows` (bulk_history.py)
     columns: list[int] = field(default_factory=list)  # order of the selected paths in the CSV
     data: str | None = None
     header: list[str] = field(default_factory=list)
@@ -77,7 +80,14 @@ def _dialect(job: Job) -> dict[str, Any]:
     }
 
 
-def _write_csv(job: Job, header: list[str], rows: list[list[str]], *, quote_all: bool) -> str:
+def _row_count(job: Job) -> int:
+    """How many result rows a query job has."""
+    return len(job.history) if job.history is not None else len(job.rows)
+
+
+def _write_csv(
+    job: Job, header: list[str], rows: Iterable[Sequence[str]], *, quote_all: bool
+) -> str:
     """CSV text with a header row."""
     out = io.StringIO()
     writer = csv.writer(
@@ -86,6 +96,19 @@ def _write_csv(job: Job, header: list[str], rows: list[list[str]], *, quote_all:
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue()
+
+
+def _quoted_csv(job: Job, header: list[str], columns: list[list[str]]) -> str:
+    """CSV text with every cell quoted, as `csv.writer` with QUOTE_ALL writes it, built from
+    columns with a few joins (a 50,000-row page in milliseconds)."""
+    delimiter, line_ending = _DELIMITERS[job.delimiter], _LINE_ENDINGS[job.line_ending]
+    escaped = [
+        [cell.replace('"', '""') for cell in column] if '"' in "".join(column) else column
+        for column in ([name, *column] for name, column in zip(header, columns, strict=True))
+    ]
+    between = f'"{delimiter}"'
+    lines = map(between.join, zip(*escaped, strict=True))
+    return '"' + f'"{line_ending}"'.join(lines) + '"' + line_ending
 
 
 def _locator(offset: int) -> str:
@@ -169,7 +192,7 @@ class BulkApi:
             text = body.get("query")
             if not isinstance(text, str) or not text.strip():
                 raise ApiError(400, "INVALIDJOB", "A query is required for a query job")
-            query, rows = run(self.state, text, include_deleted=operation == "queryAll")
+            query = parse(self.state, text)
             if query.is_count:
                 raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported")
             job = Job(
@@ -185,8 +208,19 @@ class BulkApi:
                 query=query,
             )
             shuffle = random.Random(f"{self.seed}:{job.id}")
-            job.rows = list(rows)
-            shuffle.shuffle(job.rows)
+            include_deleted = operation == "queryAll"
+            table = self.state.table(query.object_name)
+            if bulk_history.answers(table, query):
+                rng = np.random.default_rng(shuffle.getrandbits(64))
+                with self.state.lock:
+                    job.history = bulk_history.select_rows(
+                        table,  # type: ignore[arg-type]
+                        include_deleted=include_deleted,
+                        rng=rng,
+                    )
+            else:
+                job.rows = list(run(self.state, query, include_deleted=include_deleted)[1])
+                shuffle.shuffle(job.rows)
             job.columns = list(range(len(query.fields)))
             shuffle.shuffle(job.columns)
         else:
@@ -242,7 +276,7 @@ class BulkApi:
                 info.update(
                     {
                         "jobType": "V2Query",
-                        "numberRecordsProcessed": len(job.rows) if done else 0,
+                        "numberRecordsProcessed": _row_count(job) if done else 0,
                         "retries": 0,
                         "totalProcessingTime": 120 if done else 0,
                         "isPkChunkingSupported": True,
@@ -331,25 +365,26 @@ class BulkApi:
         start = 0
         if locator:
             offset = _offset(locator)
-            if offset is None or offset > len(job.rows):
+            if offset is None or offset > _row_count(job):
                 raise ApiError(400, "INVALID_QUERY_LOCATOR", f"Invalid locator: {locator}")
             start = offset
-        stop = min(start + max_records, len(job.rows))
+        total = _row_count(job)
+        stop = min(start + max_records, total)
         query = job.query
         assert query is not None
         header = soql.csv_header(query)
         with self.state.lock:
-            cells = list(soql.csv_rows(query, job.rows[start:stop], lookup=self.state.lookup))
+            if job.history is not None:
+                columns = bulk_history.csv_columns(
+                    job.history, query, start=start, stop=stop, lookup=self.state.lookup
+                )
+            else:
+                columns = soql.csv_columns(query, job.rows[start:stop], lookup=self.state.lookup)
         order = job.columns
-        text = _write_csv(
-            job,
-            [header[i] for i in order],
-            [[row[i] for i in order] for row in cells],
-            quote_all=True,
-        )
+        text = _quoted_csv(job, [header[i] for i in order], [columns[i] for i in order])
         headers = {
             "Sforce-NumberOfRecords": str(stop - start),
-            "Sforce-Locator": _locator(stop) if stop < len(job.rows) else "null",
+            "Sforce-Locator": _locator(stop) if stop < total else "null",
         }
         return Response.text(200, text, _CSV, headers)
 

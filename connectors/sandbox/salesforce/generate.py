@@ -368,8 +368,7 @@ def _opportunities(
     )
     activity_day = np.maximum(activity_day, created_ms // _DAY_MS)
     no_activity = rng.random(n) < 0.08
-    modified_ms = np.minimum(last_ms + rng.integers(0, 2 * _DAY_MS, n), anchor_ms - 60_000)
-    modified_ms = np.maximum(modified_ms, last_ms)
+    modified_ms = _last_modified(rng, last_ms=last_ms, closed=closed, anchor_ms=anchor_ms)
     deleted = rng.random(n) < 0.02
     modstamp_ms = np.where(
         deleted, np.maximum(anchor_ms - rng.integers(1, 10 * _DAY_MS, n), modified_ms), modified_ms
@@ -462,6 +461,21 @@ def _opportunities(
         ),
         deleted=deleted,
     )
+
+
+def _last_modified(
+    rng: np.random.Generator, *, last_ms: np.ndarray, closed: np.ndarray, anchor_ms: int
+) -> np.ndarray:
+    """When each opportunity was last edited, at or after its last stage change and before
+    the anchor: closed ones within two days of closing, open ones some time since their
+    stage change, mostly soon after it (the cube of a uniform draw of the time since), so
+    that most were last modified days to months ago and only a few in the last hours; no
+    stamp is pushed against the anchor (an incremental sync's overlap window stays thin)."""
+    n = last_ms.size
+    room = np.maximum(anchor_ms - 1 - last_ms, 0).astype(np.float64)
+    fraction = np.where(closed, rng.random(n), rng.random(n) ** 3)
+    reach = np.where(closed, np.minimum(room, 2 * _DAY_MS), room)
+    return last_ms + (fraction * reach).astype(np.int64)
 
 
 def _history_columns(

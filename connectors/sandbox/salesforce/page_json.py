@@ -86,6 +86,11 @@ class PageWriter:
             return None
         return b"".join((start, b',"records":[{"attributes":', _SEPARATOR.join(records), b"}]}"))
 
+    def mark_served(self, page_key: Hashable) -> None:
+        """Count `page_key` as served once (rendered elsewhere: page_prefetch.py), so that its
+        next read through `page` keeps its records. Call with the org's lock held."""
+        self._seen(page_key)
+
     def _seen(self, page_key: Hashable) -> bool:
         """Whether `page_key` was served before (and remember it was)."""
         if page_key in self._served:

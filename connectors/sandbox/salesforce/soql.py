@@ -24,6 +24,7 @@ from connectors.sandbox.salesforce.soql_parser import Nested, SoqlQuery, parse
 __all__ = [
     "SoqlError",
     "SoqlQuery",
+    "csv_columns",
     "csv_header",
     "csv_rows",
     "execute",
@@ -218,6 +219,37 @@ def project_csv_value(value: Any) -> str:
 def csv_header(query: SoqlQuery) -> list[str]:
     """The CSV header of a Bulk query: the selected paths, relationships dotted (`Owner.Name`)."""
     return list(query.fields)
+
+
+def csv_columns(query: SoqlQuery, rows: Sequence[Record], *, lookup: Lookup) -> list[list[str]]:
+    """The cells of `csv_rows` as a list per column: each distinct date or datetime is
+    formatted once (UTC datetimes in one numpy pass), strings pass as they are."""
+    columns: list[list[str]] = []
+    for path in query.paths:
+        column = list(map(getter(path, lookup), rows))
+        kinds = set(map(type, column))
+        if kinds <= _CSV_TEXT:
+            columns.append(["" if value is None else value for value in column])
+            continue
+        if len(kinds & _NUMBERS) > 1:  # 1, 1.0 and True are one dict key, not one cell
+            columns.append(list(map(project_csv_value, column)))
+            continue
+        texts: dict[Any, str] = {None: ""}
+        distinct = set(column).difference(texts)
+        stamps = [v for v in distinct if type(v) is datetime and v.tzinfo is UTC]
+        if stamps:
+            micros = np.round(np.fromiter((v.timestamp() for v in stamps), np.float64,
+                                          len(stamps)) * 1e6).astype(np.int64)  # fmt: skip
+            formatted = np.datetime_as_string((micros // 1000).astype("datetime64[ms]"), unit="ms")
+            texts.update(zip(stamps, np.char.add(formatted, "Z").tolist(), strict=True))
+        for value in distinct.difference(stamps):
+            texts[value] = project_csv_value(value)
+        columns.append(list(map(texts.__getitem__, column)))
+    return columns
+
+
+_CSV_TEXT = frozenset({str, type(None)})
+_NUMBERS = frozenset({bool, int, float})
 
 
 def csv_rows(query: SoqlQuery, rows: Iterable[Record], *, lookup: Lookup) -> Iterator[list[str]]:
