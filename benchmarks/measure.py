@@ -59,6 +59,7 @@ class ChildRun:
     peak_rss_mb: float
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system time of the child itself (robust to a busy box)
 
 
 def run_child(
@@ -79,6 +80,7 @@ def run_child(
         peak_rss_mb=usage.ru_maxrss / 1024,
         stdout=out_path.read_text(errors="replace"),
         stderr=err_path.read_text(errors="replace"),
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
     )
 
 

@@ -127,13 +127,15 @@ def run(*, deals: int) -> list[Row]:
             for name, info in per_source.items()
         )
         rows.append(("download + parse only (both CRMs)",
-                     f"{download.wall_seconds:.1f} s, {download.peak_rss_mb:,.0f} MB ({detail})",
+                     f"{download.wall_seconds:.1f} s (CPU {download.cpu_seconds:.1f} s), "
+                     f"{download.peak_rss_mb:,.0f} MB ({detail})",
                      "yardstick"))  # fmt: skip
         baseline = download.wall_seconds
 
         first = _sync(env, log_dir, "sync-sqlite-first")
-        rows.append(("first sync, SQLite", f"{first.wall_seconds:.1f} s, "
-                     f"{first.peak_rss_mb:,.0f} MB peak RSS ({_calls(_runs(sqlite_url))})",
+        rows.append(("first sync, SQLite", f"{first.wall_seconds:.1f} s (CPU "
+                     f"{first.cpu_seconds:.1f} s), {first.peak_rss_mb:,.0f} MB peak RSS "
+                     f"({_calls(_runs(sqlite_url))})",
                      _verdicts(first, baseline)))  # fmt: skip
         again = _sync(env, log_dir, "sync-sqlite-incremental")
         rows.append(("incremental sync, nothing changed, SQLite",
@@ -147,8 +149,9 @@ def run(*, deals: int) -> list[Row]:
             url, name = database
             try:
                 pg = _sync(_base_env(sandbox, url), log_dir, "sync-postgres-first")
-                rows.append(("first sync, PostgreSQL", f"{pg.wall_seconds:.1f} s, "
-                             f"{pg.peak_rss_mb:,.0f} MB peak RSS ({_calls(_runs(url))})",
+                rows.append(("first sync, PostgreSQL", f"{pg.wall_seconds:.1f} s (CPU "
+                             f"{pg.cpu_seconds:.1f} s), {pg.peak_rss_mb:,.0f} MB peak RSS "
+                             f"({_calls(_runs(url))})",
                              _verdicts(pg, baseline)))  # fmt: skip
                 again_pg = _sync(_base_env(sandbox, url), log_dir, "sync-postgres-incremental")
                 summary = f"{again_pg.wall_seconds:.1f} s ({_calls(_runs(url))})"

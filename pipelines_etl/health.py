@@ -26,6 +26,7 @@ from pipelines_etl.quotas import read_quotas_file
 from transforms.dtypes import DATE, MONEY, PROBABILITY, STAGE_NUMBER, TIMESTAMP
 from transforms.fiscal import require_utc_instant
 from transforms.metrics import MetricsConfig, MetricsResult, compute_metrics
+from warehouse.frames import read_frame
 from warehouse.metrics_store import write_metric_rows
 from warehouse.schema import deal_snapshots, deal_stage_history, deals, quotas, stale_deal_flags
 
@@ -144,18 +145,30 @@ def _scored_snapshot_dates(conn: sa.Connection, as_of: pd.Timestamp) -> list[dt.
 
 
 def _timestamps(series: pd.Series) -> pd.Series:
+    if str(series.dtype) == TIMESTAMP:
+        return series
     values = [None if v is None or v is pd.NaT else v for v in series.tolist()]
     return pd.Series(pd.to_datetime(values, utc=True), index=series.index).astype(TIMESTAMP)
 
 
 def _money(series: pd.Series, dtype: pd.ArrowDtype = MONEY) -> pd.Series:
+    if series.dtype == dtype:
+        return series
     values = [None if v is None else Decimal(v) for v in series.tolist()]
     return pd.Series(values, index=series.index, dtype=dtype)
 
 
 def _dates(series: pd.Series) -> pd.Series:
+    if series.dtype == DATE:
+        return series
     values = [None if v is None or v is pd.NaT else v for v in series.tolist()]
     return pd.Series(values, index=series.index, dtype=DATE)
+
+
+def _stage_numbers(series: pd.Series) -> pd.Series | pd.api.extensions.ExtensionArray:
+    if series.dtype == STAGE_NUMBER:
+        return series
+    return pd.array(series.tolist(), dtype=STAGE_NUMBER)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -175,7 +188,7 @@ def _typed_deals(frame: pd.DataFrame) -> pd.DataFrame:
     out["amount_reporting"] = _money(out["amount_reporting"])
     out["probability"] = _money(out["probability"], PROBABILITY)
     out["close_date"] = _dates(out["close_date"])
-    out["stage_number"] = pd.array(out["stage_number"].tolist(), dtype=STAGE_NUMBER)
+    out["stage_number"] = _stage_numbers(out["stage_number"])
     out["is_deleted"] = out["is_deleted"].astype(bool)
     for column in (
         "deal_key",
@@ -197,7 +210,7 @@ def _typed_stays(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["entered_at"] = _timestamps(out["entered_at"])
     out["exited_at"] = _timestamps(out["exited_at"])
-    out["stage_number"] = pd.array(out["stage_number"].tolist(), dtype=STAGE_NUMBER)
+    out["stage_number"] = _stage_numbers(out["stage_number"])
     out["duration_days"] = pd.to_numeric(
         pd.Series(out["duration_days"].tolist(), index=out.index, dtype=object).astype(float)
     )
@@ -211,7 +224,7 @@ def _typed_snapshots(frame: pd.DataFrame) -> pd.DataFrame:
     out["snapshot_date"] = _dates(out["snapshot_date"])
     out["close_date"] = _dates(out["close_date"])
     out["amount_reporting"] = _money(out["amount_reporting"])
-    out["stage_number"] = pd.array(out["stage_number"].tolist(), dtype=STAGE_NUMBER)
+    out["stage_number"] = _stage_numbers(out["stage_number"])
     out["is_deleted"] = out["is_deleted"].astype(bool)
     for column in ("deal_key", "motion", "status", "owner_email"):
         out[column] = _text(out[column])
@@ -322,9 +335,11 @@ def load_metric_inputs(engine: sa.Engine, *, as_of: pd.Timestamp) -> MetricInput
     """Read deals, stays, snapshots, quotas and active flags, typed for `compute_metrics`."""
     stamp = require_utc_instant(as_of)
     with engine.connect() as conn:
-        deal_rows = _select(conn, deals, DEAL_COLUMNS)
-        stay_rows = _select(conn, deal_stage_history, STAY_COLUMNS)
-        snapshot_rows = _select(
+        # Read raw and typed a column at a time (`read_frame`): the same values the column
+        # types return, without their per-row result processing.
+        deal_rows = read_frame(conn, deals, DEAL_COLUMNS)
+        stay_rows = read_frame(conn, deal_stage_history, STAY_COLUMNS)
+        snapshot_rows = read_frame(
             conn,
             deal_snapshots,
             SNAPSHOT_COLUMNS,

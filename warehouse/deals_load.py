@@ -10,10 +10,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 from warehouse.schema import deal_stage_history, deals, quarantine, raw_deals, raw_stage_history
-from warehouse.upsert import UpsertCounts, upsert_rows
+from warehouse.upsert import UpsertCounts, insert_frame, upsert_frame, upsert_rows
 
 # Keys per IN list: well under SQLite's bound-parameter limit.
 _IN_CHUNK = 10_000
@@ -29,6 +30,12 @@ def upsert_deals(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> Upse
     now = datetime.now(UTC)
     stamped = [{**row, "synced_at": now} for row in rows]
     return upsert_rows(conn, deals, stamped, key_columns=["deal_key"])
+
+
+def upsert_deal_frame(conn: sa.Connection, frame: pd.DataFrame) -> UpsertCounts:
+    """`upsert_deals` for a frame of deal columns, bound a column at a time (large batches)."""
+    stamped = frame.assign(synced_at=pd.Timestamp(datetime.now(UTC)))
+    return upsert_frame(conn, deals, stamped, key_columns=["deal_key"])
 
 
 def deleted_keys(conn: sa.Connection, deal_keys: Sequence[str]) -> set[str]:
@@ -55,6 +62,19 @@ def replace_stays(
         now = datetime.now(UTC)
         conn.execute(sa.insert(deal_stage_history), [{**row, "synced_at": now} for row in rows])
     return len(rows)
+
+
+def replace_stay_frame(
+    conn: sa.Connection, *, deal_keys: Sequence[str], frame: pd.DataFrame
+) -> int:
+    """`replace_stays` for a frame of stay columns (source included), bound column-wise."""
+    for chunk in _chunks(list(deal_keys)):
+        conn.execute(sa.delete(deal_stage_history).where(deal_stage_history.c.deal_key.in_(chunk)))
+    if frame.empty:
+        return 0
+    return insert_frame(
+        conn, deal_stage_history, frame.assign(synced_at=pd.Timestamp(datetime.now(UTC)))
+    )
 
 
 def raw_history_payloads(

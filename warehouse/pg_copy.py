@@ -47,3 +47,17 @@ def copy_rows(conn: sa.Connection, stage: sa.Table, rows: Sequence[Mapping[str, 
                     for value, process in zip((row[n] for n in names), processors, strict=True)
                 ]
             )
+
+
+def copy_columns(
+    conn: sa.Connection, table: sa.Table, columns: Mapping[str, Sequence[Any]]
+) -> None:
+    """Stream already bound column values (`warehouse.types.bind_values`) into `table`."""
+    names = list(columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in zip(*(columns[name] for name in names), strict=True):
+            copy.write_row(row)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from warehouse.schema import raw_deals, raw_stage_history
-from warehouse.upsert import UpsertCounts, upsert_rows
+from warehouse.upsert import UpsertCounts, upsert_columns
 
 # Keys per IN list when marking rows: well under SQLite's bound-parameter limit.
 _MARK_CHUNK = 10_000
@@ -58,54 +58,75 @@ def load_raw_deals(
     by position). Runs in the caller's transaction, with the cursor that covers it.
     """
     extracted_at = datetime.now(UTC)
+    latest = {
+        source_id: (payload, modified)
+        for source_id, payload, modified in latest_deal_payloads(payloads)
+    }
+    n = len(latest)
+    columns = {
+        "source": [source] * n,
+        "source_id": list(latest),
+        "payload": [payload for payload, _ in latest.values()],
+        "last_modified_at": [modified for _, modified in latest.values()],
+        "extracted_at": [extracted_at] * n,
+        "run_id": [run_id] * n,
+        "needs_normalize": [True] * n,
+    }
+    return upsert_columns(
+        conn,
+        raw_deals,
+        columns,
+        key_columns=["source", "source_id"],
+        compare_columns=["payload", "last_modified_at"],
+    )
+
+
+def latest_deal_payloads(
+    payloads: Iterable[tuple[str, str, datetime | None]],
+) -> list[tuple[str, str, datetime | None]]:
+    """One `(source_id, payload_json, last_modified_at)` per record: its latest version (by
+    modification stamp, then by position), in order of first appearance."""
     latest: dict[str, tuple[str, datetime | None]] = {}
     for source_id, payload, modified in payloads:
         text = _require_text(payload, f"deal {source_id}")
         seen = latest.get(source_id)
         if seen is None or seen[1] is None or modified is None or modified >= seen[1]:
             latest[source_id] = (text, modified)
-    rows = [
-        {
-            "source": source,
-            "source_id": source_id,
-            "payload": payload,
-            "last_modified_at": modified,
-            "extracted_at": extracted_at,
-            "run_id": run_id,
-            "needs_normalize": True,
-        }
-        for source_id, (payload, modified) in latest.items()
-    ]
-    return upsert_rows(
-        conn,
-        raw_deals,
-        rows,
-        key_columns=["source", "source_id"],
-        compare_columns=["payload", "last_modified_at"],
-    )
+    return [(source_id, text, modified) for source_id, (text, modified) in latest.items()]
 
 
 def pending_raw_deals(
     conn: sa.Connection, source: str, batch_size: int = 1_000
 ) -> Iterator[list[RawDeal]]:
     """Pending raw deals of `source` in batches, by id; safe to mark rows while iterating."""
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
     after: str | None = None
     while True:
-        query = (
-            sa.select(raw_deals.c.source_id, raw_deals.c.payload, raw_deals.c.last_modified_at)
-            .where(raw_deals.c.source == source, raw_deals.c.needs_normalize)
-            .order_by(raw_deals.c.source_id)
-            .limit(batch_size)
-        )
-        if after is not None:
-            query = query.where(raw_deals.c.source_id > after)
-        batch = [RawDeal(*row) for row in conn.execute(query)]
+        batch = pending_raw_batch(conn, source, batch_size, after=after)
         if not batch:
             return
         yield batch
         after = batch[-1].source_id
+
+
+def pending_raw_batch(
+    conn: sa.Connection, source: str, batch_size: int, *, after: str | None = None
+) -> list[RawDeal]:
+    """The next `batch_size` pending raw deals of `source` with ids after `after`, by id.
+
+    One query: a caller can read each batch in a short transaction of its own (a reader
+    held open across batches keeps SQLite from checkpointing its write-ahead log).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    query = (
+        sa.select(raw_deals.c.source_id, raw_deals.c.payload, raw_deals.c.last_modified_at)
+        .where(raw_deals.c.source == source, raw_deals.c.needs_normalize)
+        .order_by(raw_deals.c.source_id)
+        .limit(batch_size)
+    )
+    if after is not None:
+        query = query.where(raw_deals.c.source_id > after)
+    return [RawDeal(*row) for row in conn.execute(query)]
 
 
 def _mark(conn: sa.Connection, table: sa.Table, source: str, source_ids: Sequence[str]) -> int:
@@ -144,22 +165,20 @@ def load_raw_stage_history(
     latest: dict[tuple[str, str], str] = {}
     for source_id, history_key, payload in entries:
         latest[(source_id, history_key)] = _require_text(payload, f"history {history_key}")
-    rows = [
-        {
-            "source": source,
-            "source_id": source_id,
-            "history_key": history_key,
-            "payload": payload,
-            "extracted_at": extracted_at,
-            "run_id": run_id,
-            "needs_normalize": True,
-        }
-        for (source_id, history_key), payload in latest.items()
-    ]
-    return upsert_rows(
+    n = len(latest)
+    columns = {
+        "source": [source] * n,
+        "source_id": [source_id for source_id, _ in latest],
+        "history_key": [history_key for _, history_key in latest],
+        "payload": list(latest.values()),
+        "extracted_at": [extracted_at] * n,
+        "run_id": [run_id] * n,
+        "needs_normalize": [True] * n,
+    }
+    return upsert_columns(
         conn,
         raw_stage_history,
-        rows,
+        columns,
         key_columns=["source", "source_id", "history_key"],
         compare_columns=["payload"],
     )

@@ -7,8 +7,14 @@ such as `synced_at`, keep their values). Counting costs no extra read of row con
   WHERE skipped return nothing, so unchanged = batch size - returned. Large inputs are
   COPied into a temporary table first and upserted in one `INSERT ... SELECT` (psycopg
   spends longer parsing a huge multi-VALUES statement than the server spends running it).
-- SQLite: one `SELECT count(*)` of the batch's keys that already exist, then an executemany
-  whose rowcount is inserted + updated.
+- SQLite: one executemany of already bound values (no per-row SQLAlchemy processing); its
+  rowcount is inserted + updated, and the rows it inserted are the ones whose rowid is past
+  the table's largest rowid before it (an upsert keeps an updated row's rowid). Tables whose
+  rowid is an integer primary key fall back to counting the keys that already exist.
+
+Values are bound a whole column at a time (`warehouse.types.bind_values`, or
+`warehouse.frames.frame_driver_columns` for frames), with the same checks and output as the
+column types' per-row bind processing.
 """
 
 from __future__ import annotations
@@ -17,13 +23,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from warehouse.frames import frame_to_rows
-from warehouse.pg_copy import copy_rows, create_stage
+from warehouse.frames import frame_columns, frame_driver_columns, frame_to_rows
+from warehouse.pg_copy import copy_columns, create_stage
+from warehouse.types import bind_values
 
-__all__ = ["UpsertCounts", "frame_to_rows", "upsert_rows"]
+__all__ = [
+    "UpsertCounts",
+    "frame_to_rows",
+    "insert_frame",
+    "upsert_columns",
+    "upsert_frame",
+    "upsert_rows",
+]
 
 # SQLite's default limit on bound parameters per statement (SQLITE_MAX_VARIABLE_NUMBER).
 SQLITE_MAX_PARAMETERS = 32_766
@@ -138,6 +153,38 @@ def _existing_count(
     return conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar_one()
 
 
+def _resolve_columns(
+    table: sa.Table,
+    columns: Sequence[str],
+    key_columns: Sequence[str],
+    update_columns: Sequence[str] | None,
+    compare_columns: Sequence[str] | None,
+) -> tuple[list[str], list[str]]:
+    """The update and compare column lists (defaults applied), checked against the rows'."""
+    updates = (
+        [name for name in columns if name not in key_columns]
+        if update_columns is None
+        else list(update_columns)
+    )
+    compares = (
+        [name for name in updates if not table.c[name].info.get("bookkeeping")]
+        if compare_columns is None
+        else list(compare_columns)
+    )
+    for label, names in (("update_columns", updates), ("compare_columns", compares)):
+        stray = [name for name in names if name not in columns or name in key_columns]
+        if stray:
+            raise ValueError(f"{label} must be non-key columns of the rows: {', '.join(stray)}")
+    return updates, compares
+
+
+def _check_dialect(conn: sa.Connection) -> str:
+    dialect_name = conn.dialect.name
+    if dialect_name not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"upsert_rows supports sqlite and postgresql, not {dialect_name}")
+    return dialect_name
+
+
 def upsert_rows(
     conn: sa.Connection,
     table: sa.Table,
@@ -156,27 +203,181 @@ def upsert_rows(
     if not rows:
         return UpsertCounts()
     columns = _check_rows(rows, table, key_columns)
-    updates = (
-        [name for name in columns if name not in key_columns]
-        if update_columns is None
-        else list(update_columns)
+    updates, compares = _resolve_columns(
+        table, columns, key_columns, update_columns, compare_columns
     )
-    compares = (
-        [name for name in updates if not table.c[name].info.get("bookkeeping")]
-        if compare_columns is None
-        else list(compare_columns)
+    dialect_name = _check_dialect(conn)
+    if dialect_name == "postgresql" and len(rows) < POSTGRES_COPY_MIN_ROWS:
+        return _upsert_postgresql_rows(
+            conn, table, rows, key_columns=key_columns, updates=updates, compares=compares
+        )
+    plain = {name: [row[name] for row in rows] for name in columns}
+    bound = {name: bind_values(table.c[name].type, plain[name], conn.dialect) for name in columns}
+    return _upsert_bound(
+        conn,
+        table,
+        bound,
+        {name: plain[name] for name in key_columns},
+        key_columns=key_columns,
+        updates=updates,
+        compares=compares,
     )
-    for label, names in (("update_columns", updates), ("compare_columns", compares)):
-        stray = [name for name in names if name not in columns or name in key_columns]
-        if stray:
-            raise ValueError(f"{label} must be non-key columns of the rows: {', '.join(stray)}")
+
+
+def upsert_columns(
+    conn: sa.Connection,
+    table: sa.Table,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    key_columns: Sequence[str],
+    update_columns: Sequence[str] | None = None,
+    compare_columns: Sequence[str] | None = None,
+) -> UpsertCounts:
+    """`upsert_rows` for rows given column-wise (name -> equally long lists of plain values,
+    as `upsert_rows` takes them): no row dicts to build and check; same checks, same counts."""
+    names = list(columns)
+    lengths = {len(columns[name]) for name in names}
+    if len(lengths) > 1:
+        raise ValueError(f"columns for {table.name} differ in length: {sorted(lengths)}")
+    if not names or not lengths or lengths == {0}:
+        return UpsertCounts()
+    keys = {name: list(columns[name]) for name in key_columns if name in columns}
+    _check_columns(table, names, key_columns, keys)
+    updates, compares = _resolve_columns(table, names, key_columns, update_columns, compare_columns)
+    if _check_dialect(conn) == "postgresql" and lengths.pop() < POSTGRES_COPY_MIN_ROWS:
+        rows = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        return _upsert_postgresql_rows(
+            conn, table, rows, key_columns=key_columns, updates=updates, compares=compares
+        )
+    bound = {
+        name: bind_values(table.c[name].type, list(columns[name]), conn.dialect) for name in names
+    }
+    return _upsert_bound(
+        conn,
+        table,
+        bound,
+        keys,
+        key_columns=key_columns,
+        updates=updates,
+        compares=compares,
+    )
+
+
+def _check_columns(
+    table: sa.Table,
+    names: Sequence[str],
+    key_columns: Sequence[str],
+    keys: Mapping[str, list[Any]],
+) -> None:
+    """Known columns, key columns present, keys never NULL and unique (as `_check_rows`)."""
+    unknown = [name for name in names if name not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {', '.join(unknown)}")
+    missing = [name for name in key_columns if name not in names]
+    if missing:
+        raise ValueError(f"rows for {table.name} lack key column(s) {', '.join(missing)}")
+    key_tuples = list(zip(*(keys[name] for name in key_columns), strict=True))
+    for index, key in enumerate(key_tuples):
+        if any(part is None for part in key):
+            raise ValueError(f"row {index} for {table.name} has a NULL key {key!r}")
+    if len(set(key_tuples)) != len(key_tuples):
+        seen: set[tuple[Any, ...]] = set()
+        for key in key_tuples:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r} for {table.name} in one upsert")
+            seen.add(key)
+
+
+def upsert_frame(
+    conn: sa.Connection,
+    table: sa.Table,
+    frame: pd.DataFrame,
+    *,
+    key_columns: Sequence[str],
+    update_columns: Sequence[str] | None = None,
+    compare_columns: Sequence[str] | None = None,
+) -> UpsertCounts:
+    """`upsert_rows` for a frame (typed as `frame_to_rows` takes it), converted a column at a
+    time instead of a row at a time; same checks, same counts."""
+    if frame.empty:
+        return UpsertCounts()
+    columns = [str(name) for name in frame.columns]
+    missing = [name for name in key_columns if name not in columns]
+    keys = frame_columns(frame[list(key_columns)]) if not missing else {}
+    _check_columns(table, columns, key_columns, keys)
+    updates, compares = _resolve_columns(
+        table, columns, key_columns, update_columns, compare_columns
+    )
+    dialect_name = _check_dialect(conn)
+    if dialect_name == "postgresql" and len(frame) < POSTGRES_COPY_MIN_ROWS:
+        return _upsert_postgresql_rows(
+            conn,
+            table,
+            frame_to_rows(frame),
+            key_columns=key_columns,
+            updates=updates,
+            compares=compares,
+        )
+    bound = frame_driver_columns(frame, table, conn.dialect)
+    return _upsert_bound(
+        conn, table, bound, keys, key_columns=key_columns, updates=updates, compares=compares
+    )
+
+
+def insert_frame(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
+    """Plain INSERT of every row of a frame, bound a column at a time; returns rows written."""
+    if frame.empty:
+        return 0
+    bound = frame_driver_columns(frame, table, conn.dialect)
+    dialect_name = _check_dialect(conn)
+    if dialect_name == "postgresql":
+        copy_columns(conn, table, bound)
+    else:
+        _executemany_bound(conn, sa.insert(table), bound)
+    return len(frame)
+
+
+def _upsert_postgresql_rows(
+    conn: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key_columns: Sequence[str],
+    updates: Sequence[str],
+    compares: Sequence[str],
+) -> UpsertCounts:
+    """Small PostgreSQL upserts: multi-VALUES statements through the types' bind processing."""
+    stmt = _upsert_statement(
+        table,
+        "postgresql",
+        key_columns=key_columns,
+        update_columns=updates,
+        compare_columns=compares,
+    )
+    size = _batch_rows("postgresql", len(rows[0]), len(key_columns))
+    counts = UpsertCounts()
+    for start in range(0, len(rows), size):
+        counts += _upsert_postgresql(conn, stmt, rows[start : start + size])
+    return counts
+
+
+def _upsert_bound(
+    conn: sa.Connection,
+    table: sa.Table,
+    bound: Mapping[str, list[Any]],
+    plain_keys: Mapping[str, list[Any]],
+    *,
+    key_columns: Sequence[str],
+    updates: Sequence[str],
+    compares: Sequence[str],
+) -> UpsertCounts:
+    """Upsert already bound columns: COPY + INSERT ... SELECT (PostgreSQL), executemany (SQLite)."""
     dialect_name = conn.dialect.name
-    if dialect_name not in ("sqlite", "postgresql"):
-        raise NotImplementedError(f"upsert_rows supports sqlite and postgresql, not {dialect_name}")
-    if dialect_name == "postgresql" and len(rows) >= POSTGRES_COPY_MIN_ROWS:
+    n_rows = len(next(iter(bound.values())))
+    if dialect_name == "postgresql":
         # On an error the caller's transaction is aborted and rolls the stage back with it.
-        stage = create_stage(conn, table, columns)
-        copy_rows(conn, stage, rows)
+        stage = create_stage(conn, table, list(bound))
+        copy_columns(conn, stage, bound)
         stmt = _upsert_statement(
             table,
             dialect_name,
@@ -185,7 +386,7 @@ def upsert_rows(
             compare_columns=compares,
             source=stage,
         )
-        counts = _upsert_postgresql_staged(conn, stmt, len(rows))
+        counts = _upsert_postgresql_staged(conn, stmt, n_rows)
         stage.drop(conn)
         return counts
     stmt = _upsert_statement(
@@ -195,15 +396,66 @@ def upsert_rows(
         update_columns=updates,
         compare_columns=compares,
     )
-    size = _batch_rows(dialect_name, len(columns), len(key_columns))
-    counts = UpsertCounts()
-    for start in range(0, len(rows), size):
-        batch = rows[start : start + size]
-        if dialect_name == "postgresql":
-            counts += _upsert_postgresql(conn, stmt, batch)
-        else:
-            counts += _upsert_sqlite(conn, stmt, table, key_columns, batch)
-    return counts
+    before = _max_rowid(conn, table) if _rowid_counts_inserts(table) else _NO_ROWID
+    if before is _NO_ROWID or (isinstance(before, int) and before >= _MAX_ROWID):
+        existing = 0
+        size = _batch_rows(dialect_name, len(bound), len(key_columns))
+        for start in range(0, n_rows, size):
+            chunk = [
+                {name: plain_keys[name][i] for name in key_columns}
+                for i in range(start, min(n_rows, start + size))
+            ]
+            existing += _existing_count(conn, table, key_columns, chunk)
+        written = _executemany_bound(conn, stmt, bound)
+        inserted = n_rows - existing
+    else:
+        written = _executemany_bound(conn, stmt, bound)
+        inserted = _rows_after(conn, table, before)
+    return UpsertCounts(inserted, written - inserted, n_rows - written)
+
+
+_NO_ROWID: Any = object()
+_MAX_ROWID = 2**63 - 1
+
+
+def _rowid() -> sa.ColumnElement[int]:
+    """SQLite's implicit row id of the table selected from."""
+    return sa.literal_column("rowid")
+
+
+def _rowid_counts_inserts(table: sa.Table) -> bool:
+    """True when SQLite allocates the table's rowids itself (no INTEGER PRIMARY KEY alias)."""
+    primary = list(table.primary_key.columns)
+    return not (len(primary) == 1 and isinstance(primary[0].type, sa.Integer))
+
+
+def _max_rowid(conn: sa.Connection, table: sa.Table) -> int | None:
+    return conn.execute(sa.select(sa.func.max(_rowid())).select_from(table)).scalar_one()
+
+
+def _rows_after(conn: sa.Connection, table: sa.Table, before: int | None) -> int:
+    """Rows whose rowid is past `before` (new rows get max(rowid) + 1 and up)."""
+    query = sa.select(sa.func.count()).select_from(table)
+    if before is not None:
+        query = query.where(_rowid() > before)
+    return conn.execute(query).scalar_one()
+
+
+def _executemany_bound(conn: sa.Connection, stmt: Any, bound: Mapping[str, list[Any]]) -> int:
+    """Run a Core INSERT for every row of already bound columns; returns the rowcount.
+
+    The statement is compiled by SQLAlchemy (bound parameters only) and handed to the driver
+    with plain tuples, so no per-row SQLAlchemy processing runs a second time.
+    """
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(bound))
+    order = list(compiled.positiontup or [])
+    stray = [name for name in order if name not in bound]
+    if stray:
+        raise ValueError(f"cannot bind {', '.join(stray)} from the given columns")
+    params = list(zip(*(bound[name] for name in order), strict=True))
+    if not params:
+        return 0
+    return conn.exec_driver_sql(str(compiled), params).rowcount
 
 
 def _upsert_postgresql(conn: sa.Connection, stmt: Any, batch: Sequence[Mapping]) -> UpsertCounts:
@@ -221,17 +473,3 @@ def _upsert_postgresql_staged(conn: sa.Connection, stmt: Any, n_rows: int) -> Up
         sa.select(sa.func.count(), sa.func.count().filter(upserted.c.inserted))
     ).one()
     return UpsertCounts(inserted, written - inserted, n_rows - written)
-
-
-def _upsert_sqlite(
-    conn: sa.Connection,
-    stmt: Any,
-    table: sa.Table,
-    key_columns: Sequence[str],
-    batch: Sequence[Mapping],
-) -> UpsertCounts:
-    """Count existing keys, then executemany: its rowcount is inserted + updated."""
-    existing = _existing_count(conn, table, key_columns, batch)
-    written = conn.execute(stmt, list(batch)).rowcount
-    inserted = len(batch) - existing
-    return UpsertCounts(inserted, written - inserted, len(batch) - written)

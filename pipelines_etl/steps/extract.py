@@ -1,13 +1,15 @@
 """Extract: reference data and raw deal pages from one CRM into the raw tables.
 
-Each page's raw rows and the cursor that covers them commit in one transaction, so a crash
-at any point loses nothing and duplicates nothing: the next run resumes from the cursor.
+Pages are written a few at a time (`COMMIT_DEALS` deals or more per transaction): their raw
+rows and the newest cursor among them commit together, so a crash at any point loses
+nothing and duplicates nothing: the next run resumes from the last committed cursor. When
+the CRM fails mid-extract, the pages already read are committed before the error goes on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +20,7 @@ from connectors.base import CrmConnector
 from pipelines_etl.steps import raw_json
 from transforms.value_parsing import parse_timestamp
 from warehouse.cursors import read_cursor, write_cursor
-from warehouse.raw import load_raw_deals, load_raw_stage_history
+from warehouse.raw import latest_deal_payloads, load_raw_deals, load_raw_stage_history
 from warehouse.reference import (
     replace_currency_rates,
     replace_stage_catalog,
@@ -27,6 +29,8 @@ from warehouse.reference import (
 )
 
 DEALS_STREAM = "deals"
+# Deals per extract transaction (at least; a transaction always ends with a whole page).
+COMMIT_DEALS = 5_000
 PageCallback = Callable[[int], None]
 
 
@@ -156,6 +160,68 @@ def refresh_reference(
     return counts
 
 
+@dataclass
+class _PendingPages:
+    """Raw rows of pages read but not yet committed, and the newest cursor among them."""
+
+    deals: dict[str, tuple[str, str, Any]] = field(default_factory=dict)
+    history: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
+    cursor: str | None = None
+    deal_count: int = 0
+
+    def add(self, deal_rows: list[tuple[str, str, Any]], history_rows: list[tuple[str, str, str]],
+            cursor: str | None) -> None:  # fmt: skip
+        """A page's rows; a record on a later page replaces the one on an earlier page."""
+        for source_id, payload, modified in latest_deal_payloads(deal_rows):
+            self.deals.pop(source_id, None)
+            self.deals[source_id] = (source_id, payload, modified)
+        for deal_id, key, payload in history_rows:
+            self.history.pop((deal_id, key), None)
+            self.history[(deal_id, key)] = (deal_id, key, payload)
+        if cursor is not None:
+            self.cursor = cursor
+        self.deal_count += len(deal_rows)
+
+    def flush(self, *, engine: sa.Engine, source: str, run_id: str) -> str | None:
+        """Commit the pending rows with their cursor; returns the cursor written (or None)."""
+        if not self.deals and not self.history and self.cursor is None:
+            return None
+        with engine.begin() as conn:
+            if self.deals:
+                load_raw_deals(conn, source=source, run_id=run_id, payloads=self.deals.values())
+            if self.history:
+                load_raw_stage_history(
+                    conn, source=source, run_id=run_id, entries=self.history.values()
+                )
+            if self.cursor is not None:
+                write_cursor(conn, source, DEALS_STREAM, self.cursor)
+        written = self.cursor
+        self.deals, self.history, self.cursor, self.deal_count = {}, {}, None, 0
+        return written
+
+
+def _page_rows(
+    connector: CrmConnector, page: Any
+) -> tuple[list[tuple[str, str, Any]], list[tuple[str, str, str]]]:
+    """A page's raw deal rows (id, JSON, modification stamp) and history rows (id, key, JSON)."""
+    flat = connector.flatten_deals(page.deals)
+    modified = parse_timestamp(flat["last_modified_at"]).values
+    stamps = modified.dt.to_pydatetime() if len(modified) else []
+    missing = modified.isna().tolist()
+    deal_rows = [
+        (str(source_id), raw_json.dumps(payload), None if gone else stamp)
+        for source_id, payload, stamp, gone in zip(
+            flat["source_id"], page.deals, stamps, missing, strict=True
+        )
+    ]
+    keys = connector.history_keys(page.history)
+    history_rows = [
+        (deal_id, key, raw_json.dumps(payload))
+        for (deal_id, key), payload in zip(keys, page.history, strict=True)
+    ]
+    return deal_rows, history_rows
+
+
 def extract_deals(
     *,
     engine: sa.Engine,
@@ -163,6 +229,7 @@ def extract_deals(
     run_id: str,
     full: bool,
     on_page: PageCallback | None = None,
+    commit_deals: int = COMMIT_DEALS,
 ) -> ExtractResult:
     """Stream changed deals (all with `full`) page by page into raw_deals / raw_stage_history."""
     source = connector.source
@@ -170,30 +237,26 @@ def extract_deals(
         cursor_before = read_cursor(conn, source, DEALS_STREAM)
     cursor_after = cursor_before
     deals_read = history_read = pages = 0
-    for page in connector.deals_since(None if full else cursor_before):
-        flat = connector.flatten_deals(page.deals)
-        modified = parse_timestamp(flat["last_modified_at"]).values
-        deal_rows = [
-            (str(source_id), raw_json.dumps(payload), None if pd.isna(stamp) else stamp)
-            for source_id, payload, stamp in zip(
-                flat["source_id"], page.deals, modified.dt.to_pydatetime(), strict=True
-            )
-        ]
-        keys = connector.history_keys(page.history)
-        history_rows = [
-            (deal_id, key, raw_json.dumps(payload))
-            for (deal_id, key), payload in zip(keys, page.history, strict=True)
-        ]
-        with engine.begin() as conn:
-            load_raw_deals(conn, source=source, run_id=run_id, payloads=deal_rows)
-            if history_rows:
-                load_raw_stage_history(conn, source=source, run_id=run_id, entries=history_rows)
-            if page.cursor is not None:
-                write_cursor(conn, source, DEALS_STREAM, page.cursor)
-                cursor_after = page.cursor
+    pending = _PendingPages()
+    page_iterator = iter(connector.deals_since(None if full else cursor_before))
+    while True:
+        try:
+            page = next(page_iterator)
+            deal_rows, history_rows = _page_rows(connector, page)
+        except StopIteration:
+            break
+        except Exception:
+            # The pages read before the CRM failed are whole: keep them (and their cursor).
+            pending.flush(engine=engine, source=source, run_id=run_id)
+            raise
+        pending.add(deal_rows, history_rows, page.cursor)
+        if pending.deal_count >= commit_deals:
+            written = pending.flush(engine=engine, source=source, run_id=run_id)
+            cursor_after = written or cursor_after
         pages += 1
         deals_read += len(page.deals)
         history_read += len(page.history)
         if on_page is not None:
             on_page(len(page.deals))
+    cursor_after = pending.flush(engine=engine, source=source, run_id=run_id) or cursor_after
     return ExtractResult(deals_read, history_read, pages, cursor_before, cursor_after)

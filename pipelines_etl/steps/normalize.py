@@ -29,12 +29,12 @@ from warehouse.deals_load import (
     mark_needs_attention,
     quarantine_records,
     raw_history_payloads,
-    replace_stays,
+    replace_stay_frame,
     resolve_quarantine,
-    upsert_deals,
+    upsert_deal_frame,
 )
-from warehouse.frames import frame_to_rows
-from warehouse.raw import mark_normalized, pending_raw_deals
+from warehouse.frames import frame_columns, frame_to_rows
+from warehouse.raw import mark_normalized, pending_raw_batch
 from warehouse.reference import read_source_frame, replace_stage_mappings
 from warehouse.schema import accounts, currency_rates, owners, stage_catalog
 
@@ -187,41 +187,50 @@ def normalize_source(
         )
         replace_stage_mappings(conn, source=source, rows=mapping_rows(context.stage_map))
     result = NormalizeResult()
-    with engine.connect() as reader:
-        for batch in pending_raw_deals(reader, source, batch_size):
-            _normalize_batch(
-                engine=engine,
-                reader=reader,
-                connector=connector,
-                source_config=source_config,
-                app_config=app_config,
-                context=context,
-                batch=batch,
-                run_id=run_id,
-                result=result,
+    after: str | None = None
+    while True:
+        # Each batch is read in a short transaction of its own: a reader held open across
+        # batches would keep SQLite from checkpointing its write-ahead log.
+        with engine.connect() as reader:
+            batch = pending_raw_batch(reader, source, batch_size, after=after)
+            if not batch:
+                break
+            history_texts = raw_history_payloads(
+                reader, source=source, source_ids=[raw.source_id for raw in batch]
             )
-            if on_batch is not None:
-                on_batch(len(batch))
+        _normalize_batch(
+            engine=engine,
+            connector=connector,
+            source_config=source_config,
+            app_config=app_config,
+            context=context,
+            batch=batch,
+            history_texts=history_texts,
+            run_id=run_id,
+            result=result,
+        )
+        after = batch[-1].source_id
+        if on_batch is not None:
+            on_batch(len(batch))
     return result
 
 
 def _normalize_batch(
     *,
     engine: sa.Engine,
-    reader: sa.Connection,
     connector: CrmConnector,
     source_config: SourceConfig,
     app_config: AppConfig,
     context: NormalizeContext,
     batch: list,
+    history_texts: list[str],
     run_id: str,
     result: NormalizeResult,
 ) -> None:
     source = connector.source
     ids = [raw.source_id for raw in batch]
-    flat = connector.flatten_deals([raw_json.loads(raw.payload) for raw in batch])
-    history_texts = raw_history_payloads(reader, source=source, source_ids=ids)
-    history = connector.flatten_history([raw_json.loads(text) for text in history_texts])
+    flat = connector.flatten_deals(raw_json.loads_many([raw.payload for raw in batch]))
+    history = connector.flatten_history(raw_json.loads_many(history_texts))
     stays = build_stays(
         history=history,
         deals=flat,
@@ -257,19 +266,15 @@ def _normalize_batch(
             result.unmapped_stages[(str(pipeline), str(stage))] += 1
     bad_ids = {row["source_id"] for row in bad_rows}
     good_ids = [sid for sid in ids if sid not in bad_ids]
-    deals_frame = normalized.deals
-    deal_rows = frame_to_rows(deals_frame)
-    for row in deal_rows:
-        row["needs_attention"] = False
-        row["quarantine_reason"] = None
+    deals_frame = normalized.deals.assign(needs_attention=False, quarantine_reason=None)
+    deal_keys = [str(key) for key in deals_frame["deal_key"].tolist()]
+    is_deleted = frame_columns(deals_frame[["is_deleted"]])["is_deleted"]
     good_keys = [f"{source}:{sid}" for sid in good_ids]
-    stay_rows = frame_to_rows(stays[stays["deal_key"].isin(good_keys)])
-    for row in stay_rows:
-        row["source"] = source
+    stay_frame = stays[stays["deal_key"].isin(good_keys)].assign(source=source)
     with engine.begin() as conn:
-        already_deleted = deleted_keys(conn, [row["deal_key"] for row in deal_rows])
-        counts = upsert_deals(conn, deal_rows)
-        replace_stays(conn, deal_keys=good_keys, rows=stay_rows)
+        already_deleted = deleted_keys(conn, deal_keys)
+        counts = upsert_deal_frame(conn, deals_frame)
+        replace_stay_frame(conn, deal_keys=good_keys, frame=stay_frame)
         quarantine_records(conn, source=source, kind="deal", rows=bad_rows, run_id=run_id)
         resolve_quarantine(conn, source=source, kind="deal", source_ids=good_ids)
         mark_needs_attention(
@@ -277,11 +282,13 @@ def _normalize_batch(
         )
         mark_normalized(conn, source=source, source_ids=good_ids)
         mark_history_done(conn, source=source, source_ids=good_ids)
-    result.normalized += len(deal_rows)
+    result.normalized += len(deal_keys)
     result.inserted += counts.inserted
     result.updated += counts.updated
     result.unchanged += counts.unchanged
     result.quarantined += len(bad_rows)
     result.deleted += sum(
-        1 for row in deal_rows if row["is_deleted"] and row["deal_key"] not in already_deleted
+        1
+        for key, deleted in zip(deal_keys, is_deleted, strict=True)
+        if deleted and key not in already_deleted
     )
