@@ -37,6 +37,7 @@ from warehouse.frames import frame_columns, frame_to_rows
 from warehouse.raw import mark_normalized, pending_raw_batch
 from warehouse.reference import read_source_frame, replace_stage_mappings
 from warehouse.schema import accounts, currency_rates, owners, stage_catalog
+from warehouse.schema import owner_email_overrides as owner_email_overrides_table
 
 BATCH_SIZE = 10_000
 MAPPING_ORIGIN = {
@@ -117,6 +118,27 @@ def crm_rates(conn: sa.Connection, *, source: str) -> pd.DataFrame:
     return borrowed[borrowed["origin"] == "crm"][list(RATE_COLUMNS)]
 
 
+def owner_email_overrides(
+    conn: sa.Connection, *, source: str, app_config: AppConfig
+) -> dict[str, str]:
+    """owner_id -> the email that identifies the person across CRMs, for one source.
+
+    From the `owner_email_overrides` table (analysts maintain it with SQL) and the
+    configuration's `owner_emails` ("source:owner_id" keys), the configuration winning.
+    """
+    table = owner_email_overrides_table
+    rows = conn.execute(
+        sa.select(table.c.owner_id, table.c.email).where(table.c.source == source)
+    ).all()
+    prefix = f"{source}:"
+    configured = {
+        key[len(prefix) :]: email
+        for key, email in app_config.owner_emails.items()
+        if key.startswith(prefix)
+    }
+    return {**{owner_id: email for owner_id, email in rows}, **configured}
+
+
 def build_context(
     *,
     conn: sa.Connection,
@@ -140,19 +162,13 @@ def build_context(
         configured=app_config.rates,
         rate_frame=rates_frame,
     )
-    prefix = f"{source}:"
-    overrides = {
-        key[len(prefix) :]: email
-        for key, email in app_config.owner_emails.items()
-        if key.startswith(prefix)
-    }
     return NormalizeContext(
         stage_map=stage_map,
         retention=_retention(source_config, module),
         rates=rates,
         owners=read_source_frame(conn, owners, source=source),
         accounts=read_source_frame(conn, accounts, source=source),
-        owner_email_overrides=overrides,
+        owner_email_overrides=owner_email_overrides(conn, source=source, app_config=app_config),
     )
 
 
