@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from transforms.fiscal import require_utc_instant
@@ -24,6 +25,7 @@ from transforms.metrics_grouped import (
     grouped_time_in_stage,
     grouping,
     open_counts,
+    stay_positions,
 )
 from transforms.metrics_inputs import prepare_deals, prepare_stays, require_columns
 from transforms.metrics_quota import TEAM, prepare_quotas, quota_metrics
@@ -71,12 +73,13 @@ def _scopes_figures(
     *,
     flags: pd.DataFrame | None,
     scope: str,
+    positions: np.ndarray | None = None,
     stages: tuple[int, ...],
     as_of: pd.Timestamp,
     config: MetricsConfig,
 ) -> list[tuple[str, ScopeFigures]]:
     """Every metric each group of one scope has (scope all: one group keyed '')."""
-    g = grouping(deals, stays, SCOPE_COLUMNS.get(scope))
+    g = grouping(deals, stays, SCOPE_COLUMNS.get(scope), positions=positions)
     if scope == "lead_channel":  # the sales cycle only
         outcomes = grouped_outcomes(
             deals,
@@ -190,6 +193,7 @@ def compute_metrics(
             motion_deals,
             motion_stays,
             flags=prepared_flags,
+            positions=stay_positions(motion_deals, motion_stays),
             stages=stages,
             as_of=as_of,
             config=config,

@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from transforms.fiscal import (
@@ -142,14 +143,17 @@ def forecast_accuracy(
     excluded = 0
     if len(snapshots) == 0:
         return out, excluded
+    # the snapshot days, and each one's rows, found once rather than once per month
+    day_codes, day_values = pd.factorize(snapshots["day"].to_numpy(dtype=object))
+    distinct = {d: code for code, d in enumerate(day_values.tolist()) if d is not None}
     for back in range(config.forecast_accuracy_months, 0, -1):
         first = add_months(current_month, -back)
         last = month_last_day(first)
-        days = [d for d in snapshots["day"] if d is not None and first <= d <= last]
+        days = [d for d in distinct if first <= d <= last]
         if not days:
             continue
         taken = min(days)
-        snap = snapshots[snapshots["day"] == taken]
+        snap = snapshots.iloc[np.flatnonzero(day_codes == distinct[taken])]
         deleted_in_snap = snap["is_deleted"].astype(object).where(snap["is_deleted"].notna(), False)
         in_month = snap["close_day"].map(lambda d, f=first, la=last: d is not None and f <= d <= la)
         snap = snap[

@@ -59,8 +59,24 @@ def _codes(values: pd.Series, keys: list[str]) -> np.ndarray:
     return codes
 
 
-def grouping(deals: pd.DataFrame, stays: pd.DataFrame, column: str | None) -> Grouping:
-    """One group of everything (column None), or one per distinct value of the deals' `column`."""
+def stay_positions(deals: pd.DataFrame, stays: pd.DataFrame) -> np.ndarray:
+    """Each stay's row in `deals` (-1: its deal is not there); the same for every scope."""
+    return pd.Index(deals["deal_key"].to_numpy(dtype=object)).get_indexer(
+        stays["deal_key"].to_numpy(dtype=object)
+    )
+
+
+def grouping(
+    deals: pd.DataFrame,
+    stays: pd.DataFrame,
+    column: str | None,
+    *,
+    positions: np.ndarray | None = None,
+) -> Grouping:
+    """One group of everything (column None), or one per distinct value of the deals' `column`.
+
+    `positions` is `stay_positions(deals, stays)` when the caller has it already.
+    """
     if column is None:
         keys = [""]
         deal_codes = np.zeros(len(deals), dtype=np.int64)
@@ -69,9 +85,7 @@ def grouping(deals: pd.DataFrame, stays: pd.DataFrame, column: str | None) -> Gr
         keys = sorted(set(present.astype(str).tolist()))
         deal_codes = _codes(deals[column], keys)
     # a stay belongs to its deal's group; stays of deals not in `deals` to none
-    position = pd.Index(deals["deal_key"].to_numpy(dtype=object)).get_indexer(
-        stays["deal_key"].to_numpy(dtype=object)
-    )
+    position = stay_positions(deals, stays) if positions is None else positions
     with_sentinel = np.append(deal_codes, -1)
     return Grouping(keys, deal_codes, with_sentinel[position])
 
@@ -123,6 +137,18 @@ def _stage_key(stage: object) -> str:
     return "unknown" if pd.isna(stage) else str(int(stage))
 
 
+def _stage_keys(stages: Sequence[object]) -> list[str]:
+    """`_stage_key` of each stage, worked out once per distinct stage value."""
+    known: dict[object, str] = {}
+    out: list[str] = []
+    for stage in stages:
+        key = known.get(stage)
+        if key is None:
+            key = known[stage] = _stage_key(stage)
+        out.append(key)
+    return out
+
+
 def open_counts(deals: pd.DataFrame, g: Grouping) -> list[int]:
     """Open deals per group."""
     is_open = (deals["status"] == "open").to_numpy(dtype=bool)
@@ -140,7 +166,7 @@ def grouped_counts(
     amounts = _collect(codes, open_deals["amount"].tolist(), g.size)
     weights = _collect(codes, open_deals["weighted"].tolist(), g.size)
     by_stage = _buckets(
-        codes, [_stage_key(s) for s in open_deals["stage_number"].tolist()], open_deals, size=g.size
+        codes, _stage_keys(open_deals["stage_number"].tolist()), open_deals, size=g.size
     )
     if per_owner:
         owners = [NO_OWNER if pd.isna(e) else str(e) for e in open_deals["owner_email"].tolist()]
@@ -275,6 +301,29 @@ def quantile_linear(values: Sequence[float], q: float) -> float | None:
 _quantile = quantile_linear
 
 
+def _by_code_and_stage(
+    codes: np.ndarray,
+    stages: np.ndarray,
+    values: np.ndarray,
+    *,
+    wanted: dict[float, str],
+    size: int,
+) -> list[dict[str, list[float]]]:
+    """Per group, per wanted stage, its rows' values (in no particular order), by one sort."""
+    out: list[dict[str, list[float]]] = [{} for _ in range(size)]
+    keep = (codes >= 0) & np.isin(stages, list(wanted))
+    codes, stages, values = codes[keep], stages[keep], values[keep]
+    if len(codes) == 0:
+        return out
+    order = np.lexsort((stages, codes))
+    codes, stages, values = codes[order], stages[order], values[order]
+    cuts = np.flatnonzero((np.diff(codes) != 0) | (np.diff(stages) != 0)) + 1
+    starts = [0, *cuts.tolist()]
+    for start, chunk in zip(starts, np.split(values, cuts), strict=True):
+        out[int(codes[start])][wanted[float(stages[start])]] = chunk.tolist()
+    return out
+
+
 def grouped_time_in_stage(
     deals: pd.DataFrame,
     stays: pd.DataFrame,
@@ -299,18 +348,16 @@ def grouped_time_in_stage(
     open_stage = deals["stage_number"].to_numpy(dtype=float, na_value=np.nan)[is_open]
     open_codes = g.deal_codes[is_open]
     wanted = {float(s): str(s) for s in stages}
-    finished_stays: list[dict[str, list[float]]] = [{} for _ in range(g.size)]
-    for code, stage, duration in zip(
-        stay_codes.tolist(), stay_stage.tolist(), durations.tolist(), strict=True
-    ):
-        if code >= 0 and stage in wanted:
-            finished_stays[code].setdefault(wanted[stage], []).append(duration)
-    current: list[dict[str, list[float]]] = [{} for _ in range(g.size)]
-    for code, stage, age in zip(
-        open_codes.tolist(), open_stage.tolist(), ages.tolist(), strict=True
-    ):
-        if code >= 0 and stage in wanted and not np.isnan(age):
-            current[code].setdefault(wanted[stage], []).append(age)
+    finished_stays = _by_code_and_stage(
+        stay_codes, stay_stage, durations, wanted=wanted, size=g.size
+    )
+    current = _by_code_and_stage(
+        open_codes[~np.isnan(ages)],
+        open_stage[~np.isnan(ages)],
+        ages[~np.isnan(ages)],
+        wanted=wanted,
+        size=g.size,
+    )
     out = []
     for index in range(g.size):
         times: dict[str, dict[str, Any]] = {}
@@ -384,11 +431,14 @@ def grouped_stale(
     stale_amounts: list[list[Decimal | None]] = [[] for _ in range(g.size)]
     by_rule: list[dict[str, list]] = [{} for _ in range(g.size)]
     by_stage: list[dict[str, list]] = [{} for _ in range(g.size)]
+    # only the flagged open deals in some group reach the per-row loop
+    hit = (codes >= 0) & open_deals["deal_key"].isin(list(rules_by_key)).to_numpy(dtype=bool)
+    flagged = open_deals[hit]
     rows = zip(
-        codes.tolist(),
-        open_deals["deal_key"].tolist(),
-        open_deals["amount"].tolist(),
-        open_deals["stage_number"].tolist(),
+        codes[hit].tolist(),
+        flagged["deal_key"].tolist(),
+        flagged["amount"].tolist(),
+        flagged["stage_number"].tolist(),
         strict=True,
     )
     for code, key, amount, stage in rows:

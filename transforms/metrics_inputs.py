@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
+import pyarrow as pa
 
 from transforms.metrics_money import exact_product
 
@@ -84,12 +85,19 @@ def _is_missing(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def _arrow_type_is(series: pd.Series, check: Callable[[pa.DataType], bool]) -> bool:
+    dtype = series.dtype
+    return isinstance(dtype, pd.ArrowDtype) and check(dtype.pyarrow_dtype)
+
+
 def decimal_values(
     series: pd.Series, *, name: str, allow_float: bool = False
 ) -> list[Decimal | None]:
     """The column as exact Decimals (None where missing); floats only when `allow_float`."""
     if not allow_float and pd.api.types.is_float_dtype(series.dtype):
         raise TypeError(f"column {name} is float; money must be exact (Arrow decimal or Decimal)")
+    if _arrow_type_is(series, pa.types.is_decimal):  # fast path: Arrow hands out Decimals
+        return pa.array(series.array).to_pylist()
     out: list[Decimal | None] = []
     for value in series.tolist():
         if _is_missing(value):
@@ -116,6 +124,8 @@ def decimal_values(
 
 def calendar_dates(series: pd.Series, *, name: str) -> list[dt.date | None]:
     """The column as `datetime.date`s (None where missing): dates, date32, ISO text, midnights."""
+    if _arrow_type_is(series, pa.types.is_date32):  # fast path: Arrow hands out dates
+        return pa.array(series.array).to_pylist()
     out: list[dt.date | None] = []
     for value in series.tolist():
         if _is_missing(value):

@@ -31,12 +31,16 @@ def prepare_flags(flags: pd.DataFrame | None) -> pd.DataFrame | None:
     require_columns(flags, ["deal_key"], name="flags")
     column = "rules" if "rules" in flags.columns else None
     rules = [split_rules(v) for v in flags[column]] if column else [[] for _ in range(len(flags))]
-    frame = pd.DataFrame(
-        {
-            "deal_key": pd.Series(flags["deal_key"].tolist(), dtype=object),
-            "rule_list": pd.Series(rules, dtype=object),
-        }
-    )
+    keys = pd.Series(flags["deal_key"].tolist(), dtype=object)
+    if not keys.duplicated().any() and keys.notna().all():  # one row per deal: no groupby
+        return pd.DataFrame(
+            {
+                # typed as groupby types its keys
+                "deal_key": pd.Series(pd.Index(keys.tolist())),
+                "rule_list": pd.Series([sorted(set(r)) for r in rules], dtype=object),
+            }
+        )
+    frame = pd.DataFrame({"deal_key": keys, "rule_list": pd.Series(rules, dtype=object)})
     return frame.groupby("deal_key", as_index=False, sort=False).agg(
         rule_list=("rule_list", lambda lists: sorted({r for rules in lists for r in rules}))
     )

@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from transforms.dtypes import MONEY
@@ -34,6 +35,7 @@ __all__ = [
 ELLIPSIS = "…"
 REASON_SEPARATOR = "; "
 RULE_SEPARATOR = ";"
+_NANOS_PER_DAY = 86_400 * 1_000_000_000
 FLAG_COLUMNS: tuple[str, ...] = (
     "deal_key",
     "source",
@@ -68,10 +70,12 @@ def _whole_days(later: pd.Timestamp, earlier: Any) -> int | None:
 
 def _excluded(deals: pd.DataFrame, config: StalenessConfig) -> pd.Series:
     owners = {e.strip().lower() for e in config.exclude_owner_emails}
-    emails = deals["owner_email"].map(lambda e: "" if pd.isna(e) else str(e).strip().lower())
+    excluded = deals["deal_key"].isin(config.exclude_deal_keys)
+    if owners:  # the per-row email normalising only when some owner is excluded
+        emails = deals["owner_email"].map(lambda e: "" if pd.isna(e) else str(e).strip().lower())
+        excluded = excluded | emails.isin(owners)
     return (
-        deals["deal_key"].isin(config.exclude_deal_keys)
-        | emails.isin(owners)
+        excluded
         | deals["pipeline_key"].isin(config.exclude_pipelines)
         | deals["pipeline"].astype(str).isin({p for p in config.exclude_pipelines if ":" not in p})
     )
@@ -142,6 +146,125 @@ def _basis_text(basis: str, stays: int, config: StalenessConfig) -> str:
     return basis
 
 
+def _days_since(as_of: pd.Timestamp, stamps: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Whole days (floored) from each stamp to `as_of`, and where the stamp is missing."""
+    missing = stamps.isna().to_numpy(dtype=bool)
+    nanos = stamps.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").view("int64")
+    days = np.floor_divide(as_of.value - nanos, _NANOS_PER_DAY)
+    return np.where(missing, 0, days), missing
+
+
+def _thresholds_of(
+    sources: list[Any],
+    stages: list[Any],
+    table: dict[tuple[str, int], tuple[int, str, int]],
+    config: StalenessConfig,
+) -> list[tuple[int, str, int] | None]:
+    """Each deal's (threshold, basis, stays) for its (source, stage); None without a stage."""
+    memo: dict[tuple[Any, Any], tuple[int, str, int] | None] = {}
+    out: list[tuple[int, str, int] | None] = []
+    for source, stage in zip(sources, stages, strict=True):
+        key = (source, stage)
+        if key not in memo:
+            memo[key] = (
+                None if pd.isna(stage) else _threshold(str(source), int(stage), table, config)
+            )
+        out.append(memo[key])
+    return out
+
+
+def _flag_rows(
+    candidates: pd.DataFrame,
+    *,
+    last_change: pd.Series,
+    table: dict[tuple[str, int], tuple[int, str, int]],
+    as_of: pd.Timestamp,
+    today: dt.date,
+    config: StalenessConfig,
+    field_length: int,
+) -> list[dict[str, Any]]:
+    """The flag rows of the candidates some rule flags: day counts as arrays, text per hit."""
+    if len(candidates) == 0:
+        return []
+    in_stage, in_stage_missing = _days_since(as_of, candidates["stage_entered_at"])
+    activity, activity_missing = _days_since(as_of, candidates["last_activity_at"])
+    changed, changed_missing = _days_since(as_of, last_change.reset_index(drop=True))
+    idle = np.where(activity_missing, changed, activity)
+    idle_missing = activity_missing & changed_missing
+    close_days = candidates["close_day"].tolist()
+    close = np.array(close_days, dtype="datetime64[D]")
+    past_missing = np.isnat(close)
+    past = np.where(past_missing, 0, (np.datetime64(today, "D") - close).astype("int64"))
+    thresholds = _thresholds_of(
+        candidates["source"].tolist(), candidates["stage_number"].tolist(), table, config
+    )
+    limit = np.array([-1 if t is None else t[0] for t in thresholds], dtype="int64")
+    has_stage = np.array([t is not None for t in thresholds], dtype=bool)
+    stuck = np.zeros(len(candidates), dtype=bool)
+    if config.stuck_in_stage:
+        stuck = has_stage & ~in_stage_missing & (in_stage > limit)
+    inactive = np.zeros(len(candidates), dtype=bool)
+    if config.no_activity:
+        inactive = ~idle_missing & (idle > config.no_activity_days)
+    overdue = np.zeros(len(candidates), dtype=bool)
+    if config.past_close_date:
+        overdue = ~past_missing & (past > config.past_close_days)
+    hits = np.flatnonzero(stuck | inactive | overdue)
+    columns = {
+        name: candidates[name].to_numpy(dtype=object)[hits].tolist()
+        for name in ("deal_key", "source", "pipeline", "owner_email", "stage_number")
+    }
+    amounts = candidates["amount_reporting"].to_numpy(dtype=object)[hits].tolist()
+    rows: list[dict[str, Any]] = []
+    for n, i in enumerate(hits.tolist()):
+        rules: list[str] = []
+        reasons: list[str] = []
+        days_in_stage = None if in_stage_missing[i] else int(in_stage[i])
+        threshold = thresholds[i]
+        if stuck[i]:
+            stage = int(columns["stage_number"][n])
+            rules.append("stuck_in_stage")
+            name = STAGE_NAMES.get(stage, f"stage {stage}")
+            reasons.append(
+                f"stuck_in_stage: {days_in_stage} days in {name} "
+                f"(threshold {threshold[0]}, {_basis_text(threshold[1], threshold[2], config)})"
+            )
+        days_idle = None if idle_missing[i] else int(idle[i])
+        if inactive[i]:
+            idle_text = (
+                f"{days_idle} days since last activity"
+                if not activity_missing[i]
+                else f"no activity logged, {days_idle} days since last change"
+            )
+            rules.append("no_activity")
+            reasons.append(f"no_activity: {idle_text} (threshold {config.no_activity_days})")
+        days_past = None if past_missing[i] else int(past[i])
+        if overdue[i]:
+            rules.append("past_close_date")
+            reasons.append(
+                f"past_close_date: close date {close_days[i].isoformat()} is {days_past} days "
+                f"past (threshold {config.past_close_days})"
+            )
+        rows.append(
+            {
+                "deal_key": columns["deal_key"][n],
+                "source": columns["source"][n],
+                "pipeline": columns["pipeline"][n],
+                "owner_email": columns["owner_email"][n],
+                "stage_number": columns["stage_number"][n],
+                "rules": RULE_SEPARATOR.join(rules),
+                "reason": truncate_reason(REASON_SEPARATOR.join(reasons), field_length),
+                "days_in_stage": days_in_stage,
+                "threshold_days": None if threshold is None else threshold[0],
+                "threshold_basis": None if threshold is None else threshold[1],
+                "days_without_activity": days_idle,
+                "days_past_close": days_past,
+                "amount_reporting": amounts[n],
+            }
+        )
+    return rows
+
+
 def detect_stale(
     *,
     deals: pd.DataFrame,
@@ -177,57 +300,15 @@ def detect_stale(
             table[(str(source), int(stage))] = (int(days), str(basis), int(n))
     tolerance = dt.timedelta(seconds=config.flag_write_tolerance_seconds)
     last_change = _last_real_change(candidates, flag_write_times, tolerance)
-    rows: list[dict[str, Any]] = []
-    for position, deal in enumerate(candidates.itertuples(index=False)):
-        rules: list[str] = []
-        reasons: list[str] = []
-        days_in_stage = _whole_days(as_of, deal.stage_entered_at)
-        threshold: tuple[int, str, int] | None = None
-        if not pd.isna(deal.stage_number):
-            stage = int(deal.stage_number)
-            threshold = _threshold(str(deal.source), stage, table, config)
-            if config.stuck_in_stage and days_in_stage is not None and days_in_stage > threshold[0]:
-                rules.append("stuck_in_stage")
-                name = STAGE_NAMES.get(stage, f"stage {stage}")
-                reasons.append(
-                    f"stuck_in_stage: {days_in_stage} days in {name} "
-                    f"(threshold {threshold[0]}, {_basis_text(threshold[1], threshold[2], config)})"
-                )
-        idle = _whole_days(as_of, deal.last_activity_at)
-        if idle is not None:
-            idle_text = f"{idle} days since last activity"
-        else:
-            idle = _whole_days(as_of, last_change.iloc[position])
-            idle_text = f"no activity logged, {idle} days since last change"
-        if config.no_activity and idle is not None and idle > config.no_activity_days:
-            rules.append("no_activity")
-            reasons.append(f"no_activity: {idle_text} (threshold {config.no_activity_days})")
-        past = None if deal.close_day is None else (today - deal.close_day).days
-        if config.past_close_date and past is not None and past > config.past_close_days:
-            rules.append("past_close_date")
-            reasons.append(
-                f"past_close_date: close date {deal.close_day.isoformat()} is {past} days past "
-                f"(threshold {config.past_close_days})"
-            )
-        if not rules:
-            continue
-        rows.append(
-            {
-                "deal_key": deal.deal_key,
-                "source": deal.source,
-                "pipeline": deal.pipeline,
-                "owner_email": deal.owner_email,
-                "stage_number": deal.stage_number,
-                "rules": RULE_SEPARATOR.join(rules),
-                "reason": truncate_reason(REASON_SEPARATOR.join(reasons), field_length),
-                "days_in_stage": days_in_stage,
-                "threshold_days": None if threshold is None else threshold[0],
-                "threshold_basis": None if threshold is None else threshold[1],
-                "days_without_activity": idle,
-                "days_past_close": past,
-                "amount_reporting": deal.amount_reporting,
-            }
-        )
+    rows = _flag_rows(
+        candidates,
+        last_change=last_change,
+        table=table,
+        as_of=as_of,
+        today=today,
+        config=config,
+        field_length=field_length,
+    )
     frame = pd.DataFrame(rows, columns=list(FLAG_COLUMNS))
     for column in (
         "stage_number",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,9 +228,9 @@ def next_flag_rows(
     return out, counts
 
 
-def _state_counts(conn: sa.Connection) -> dict[str, dict[str, int]]:
+def _state_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     by_source: dict[str, dict[str, int]] = {}
-    for row in read_flag_rows(conn).values():
+    for row in rows:
         states = by_source.setdefault(row["source"], {})
         states[row["state"]] = states.get(row["state"], 0) + 1
     return by_source
@@ -269,7 +269,8 @@ def detect_stale_deals(
             previous=previous, detected=detected, deals=by_key, now=as_of.to_pydatetime()
         )
         save_flag_rows(conn, rows)
-        by_source = _state_counts(conn)
+        # the table after the save: the rows read before, each replaced by its saved version
+        by_source = _state_counts({**previous, **{str(r["deal_key"]): r for r in rows}}.values())
     return DetectResult(
         as_of=as_of,
         flagged=sum(
