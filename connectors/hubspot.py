@@ -236,21 +236,8 @@ class HubSpotConnector:
         if listed is not None:
             yield from listed.pages(self.settings.list_page_size)
             return
-        after: str | None = None
-        while True:
-            reply = self._call(
-                "list deal ids",
-                "crm.deals.basic_api",
-                "get_page",
-                limit=self.settings.list_page_size,
-                after=after,
-                properties=["hs_object_id"],
-                archived=False,
-            )
-            yield [str(d["id"]) for d in reply.body["results"]]
-            after = next_after(reply.body)
-            if after is None:
-                return
+        for results in self._deals.id_pages(archived=False):
+            yield [str(d["id"]) for d in results]
 
     def read_deals(self, source_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Re-read deals by id (100 a call), for the check before a flag write."""

@@ -181,22 +181,31 @@ class DealExtractor:
             if after is None:
                 return
 
-    def _archived_recently(self, since_ms: int) -> Iterator[DealPage]:
-        """Deals archived at or after `since_ms`: ids listed cheaply, the kept ones read whole."""
+    def id_pages(self, *, archived: bool) -> Iterator[list[dict[str, Any]]]:
+        """Live (or archived) deals listed with no properties but their id, a page at a time."""
+        what = "list archived deal ids" if archived else "list deal ids"
         after: str | None = None
         while True:
             reply = self._call(
-                "list archived deal ids",
+                what,
                 "crm.deals.basic_api",
                 "get_page",
                 limit=self.settings.list_page_size,
                 after=after,
                 properties=["hs_object_id"],
-                archived=True,
+                archived=archived,
             )
+            yield reply.body["results"]
+            after = next_after(reply.body)
+            if after is None:
+                return
+
+    def _archived_recently(self, since_ms: int) -> Iterator[DealPage]:
+        """Deals archived at or after `since_ms`: ids listed cheaply, the kept ones read whole."""
+        for results in self.id_pages(archived=True):
             archived_at = {
                 str(d["id"]): d.get("archivedAt")
-                for d in reply.body["results"]
+                for d in results
                 if (to_epoch_ms(d.get("archivedAt")) or 0) >= since_ms
             }
             if archived_at:
@@ -209,9 +218,6 @@ class DealExtractor:
                         deal["archivedAt"] = archived_at.get(str(deal["id"]))
                 if deals:
                     yield DealPage(deals, [history_payload(d) for d in deals], None)
-            after = next_after(reply.body)
-            if after is None:
-                return
 
     def _search(self, filters: list[dict[str, Any]], *, sort: str, after: str) -> Reply:
         request = {

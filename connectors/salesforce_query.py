@@ -198,28 +198,6 @@ def bulk_job_pages(
             return
 
 
-def bulk_query_pages(
-    gateway: SalesforceGateway,
-    query: str,
-    *,
-    sobject: str,
-    field_types: Mapping[str, str],
-    include_deleted: bool,
-    page_size: int,
-    polling: BulkPolling,
-) -> Iterator[BulkPage]:
-    """Run a Bulk API 2.0 query (or queryAll) job and yield its result pages as they come.
-
-    Uses the job client of `sf.bulk2.<object>` step by step (create, poll, results by
-    locator) rather than its all-in-one generator, so that each request retries alone.
-    """
-    job = start_bulk_query(
-        gateway, query, sobject=sobject, include_deleted=include_deleted, clock=polling.clock
-    )
-    wait_for_bulk_job(gateway, job, polling=polling)
-    yield from bulk_job_pages(gateway, job, field_types=field_types, page_size=page_size)
-
-
 def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     """`items` in lists of at most `size` (for `IN (...)` clauses that keep URLs short)."""
     for start in range(0, len(items), size):

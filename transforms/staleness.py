@@ -10,7 +10,6 @@ length.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 import numpy as np
@@ -60,12 +59,6 @@ def truncate_reason(text: str, field_length: int) -> str:
     if len(text) <= field_length:
         return text
     return text[: field_length - 1] + ELLIPSIS
-
-
-def _whole_days(later: pd.Timestamp, earlier: Any) -> int | None:
-    if earlier is None or pd.isna(earlier):
-        return None
-    return math.floor((later - earlier).total_seconds() / 86_400)
 
 
 def _excluded(deals: pd.DataFrame, config: StalenessConfig) -> pd.Series:

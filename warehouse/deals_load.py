@@ -25,13 +25,6 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + _IN_CHUNK]
 
 
-def upsert_deals(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> UpsertCounts:
-    """Insert or update canonical deal rows by deal_key (synced_at is not part of content)."""
-    now = datetime.now(UTC)
-    stamped = [{**row, "synced_at": now} for row in rows]
-    return upsert_rows(conn, deals, stamped, key_columns=["deal_key"])
-
-
 def upsert_deal_frame(conn: sa.Connection, frame: pd.DataFrame) -> UpsertCounts:
     """`upsert_deals` for a frame of deal columns, bound a column at a time (large batches)."""
     stamped = frame.assign(synced_at=pd.Timestamp(datetime.now(UTC)))
