@@ -156,6 +156,12 @@ class CrmConnector(Protocol):
     def flatten_deals(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Raw deal payloads to the source-neutral frame (SOURCE_DEAL_COLUMNS). Pure."""
 
+    def deal_stamps(
+        self, payloads: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str | None, str | None]]:
+        """(source_id, last_modified_at text) of each raw deal payload, as `flatten_deals` has
+        them: all the extract needs, at a fraction of a full flatten. Pure."""
+
     def flatten_history(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Raw stage-history payloads to HISTORY_COLUMNS. Pure."""
 

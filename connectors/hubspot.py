@@ -31,6 +31,7 @@ from connectors.hubspot_flags import (
 )
 from connectors.hubspot_flatten import (
     account_frame,
+    deal_stamp,
     flatten_deals,
     flatten_history,
     owner_frame,
@@ -250,6 +251,12 @@ class HubSpotConnector:
     def flatten_history(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Deal or history payloads to HISTORY_COLUMNS, oldest first per deal. Pure."""
         return flatten_history(payloads)
+
+    def deal_stamps(
+        self, payloads: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str | None, str | None]]:
+        """(source_id, last_modified_at text) of each deal payload (pure)."""
+        return [deal_stamp(payload) for payload in payloads]
 
     def history_keys(self, payloads: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
         """(deal id, "dealstage"): a deal's history payload holds its whole dealstage history."""

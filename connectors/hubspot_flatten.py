@@ -139,6 +139,15 @@ def primary_company_id(payload: Mapping[str, Any]) -> str | None:
     return first
 
 
+def deal_stamp(payload: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(source_id, last_modified_at text) of one raw deal payload, as `flatten_deal` has them."""
+    props: Mapping[str, Any] = payload.get("properties") or {}
+    return (
+        _text(payload.get("id")) or _text(props.get("hs_object_id")),
+        _text(props.get("hs_lastmodifieddate")) or _text(payload.get("updatedAt")),
+    )
+
+
 def flatten_deal(
     payload: Mapping[str, Any], *, flag_properties: Mapping[str, str] = DEFAULT_FLAG_PROPERTIES
 ) -> dict[str, Any]:
@@ -148,8 +157,9 @@ def flatten_deal(
         props.get("hs_deal_stage_probability")
     )
     stale_name = flag_properties["flag_stale"]
+    source_id, last_modified_at = deal_stamp(payload)
     row = {
-        "source_id": _text(payload.get("id")) or _text(props.get("hs_object_id")),
+        "source_id": source_id,
         "name": _text(props.get("dealname")),
         "pipeline": _text(props.get("pipeline")),
         "source_stage": _text(props.get("dealstage")),
@@ -166,8 +176,7 @@ def flatten_deal(
         "last_activity_at": _latest_time(
             props.get("notes_last_updated"), props.get("hs_last_sales_activity_timestamp")
         ),
-        "last_modified_at": _text(props.get("hs_lastmodifieddate"))
-        or _text(payload.get("updatedAt")),
+        "last_modified_at": last_modified_at,
         "is_deleted": bool(payload.get("archived", False)),
         "is_closed": _bool(props.get("hs_is_closed")),
         "is_won": _bool(props.get("hs_is_closed_won")),

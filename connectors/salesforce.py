@@ -29,7 +29,12 @@ from connectors.salesforce_calls import SalesforceGateway
 from connectors.salesforce_deals import DealReader, OpportunitySchema
 from connectors.salesforce_flags import FlagWriter
 from connectors.salesforce_query import query_pages, soql
-from connectors.salesforce_records import decimal_text, flatten_deals, flatten_history
+from connectors.salesforce_records import (
+    deal_stamp,
+    decimal_text,
+    flatten_deals,
+    flatten_history,
+)
 from connectors.salesforce_records import percent_to_fraction as _fraction
 from connectors.salesforce_settings import SalesforceSettings, credentials_present
 
@@ -269,6 +274,12 @@ class SalesforceConnector:
     def flatten_deals(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Opportunity payloads to SOURCE_DEAL_COLUMNS (pure)."""
         return flatten_deals(payloads, flag_fields=self.settings.flag_fields)
+
+    def deal_stamps(
+        self, payloads: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str | None, str | None]]:
+        """(source_id, last_modified_at text) of each Opportunity payload (pure)."""
+        return [deal_stamp(payload) for payload in payloads]
 
     def flatten_history(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """OpportunityHistory payloads to HISTORY_COLUMNS, stage changes only (pure)."""

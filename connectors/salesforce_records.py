@@ -234,14 +234,28 @@ def flatten_deals(
     return pd.DataFrame(rows, columns=list(SOURCE_DEAL_COLUMNS), dtype=object)
 
 
+def _field_text(record: Mapping[str, Any], name: str) -> str | None:
+    value = record.get(name)
+    return None if value is None or value == "" else str(value)
+
+
+def deal_stamp(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(source_id, last_modified_at text) of one Opportunity record, as `flatten_deals` has them."""
+    return (
+        _field_text(record, "Id"),
+        _field_text(record, "LastModifiedDate") or _field_text(record, "SystemModstamp"),
+    )
+
+
 def _deal_row(record: Mapping[str, Any], flag_fields: Mapping[str, str]) -> dict[str, Any]:
     def text(name: str) -> str | None:
-        value = record.get(name)
-        return None if value is None or value == "" else str(value)
+        return _field_text(record, name)
+
+    source_id, last_modified_at = deal_stamp(record)
 
     flagged = flag_fields["flagged"]
     return {
-        "source_id": text("Id"),
+        "source_id": source_id,
         "name": text("Name"),
         "pipeline": text("RecordTypeId") or "default",
         "source_stage": text("StageName"),
@@ -256,7 +270,7 @@ def _deal_row(record: Mapping[str, Any], flag_fields: Mapping[str, str]) -> dict
         "created_at": text("CreatedDate"),
         "close_date": text("CloseDate"),
         "last_activity_at": text("LastActivityDate"),
-        "last_modified_at": text("LastModifiedDate") or text("SystemModstamp"),
+        "last_modified_at": last_modified_at,
         "is_deleted": bool(_bool_or_none(record.get("IsDeleted"))),
         "is_closed": _bool_or_none(record.get("IsClosed")),
         "is_won": _bool_or_none(record.get("IsWon")),

@@ -87,18 +87,6 @@ def raw_history_payloads(
     return payloads
 
 
-def mark_history_done(conn: sa.Connection, *, source: str, source_ids: Sequence[str]) -> None:
-    """Clear the pending mark of these deals' raw history (they were rebuilt into stays)."""
-    t = raw_stage_history
-    now = datetime.now(UTC)
-    for chunk in _chunks(list(source_ids)):
-        conn.execute(
-            sa.update(t)
-            .where(t.c.source == source, t.c.source_id.in_(chunk), t.c.needs_normalize.is_(True))
-            .values(needs_normalize=False, normalized_at=now)
-        )
-
-
 def quarantine_records(
     conn: sa.Connection,
     *,

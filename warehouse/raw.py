@@ -30,15 +30,6 @@ class RawDeal:
     last_modified_at: datetime | None
 
 
-@dataclass(frozen=True)
-class RawHistoryEntry:
-    """One raw stage-history entry (JSON text) of a deal."""
-
-    source_id: str
-    history_key: str
-    payload: str
-
-
 def _require_text(payload: object, what: str) -> str:
     if not isinstance(payload, str):
         raise TypeError(f"{what} payload must be JSON text, not {type(payload).__name__}")
@@ -160,7 +151,12 @@ def load_raw_stage_history(
     run_id: str,
     entries: Iterable[tuple[str, str, str]],
 ) -> UpsertCounts:
-    """Upsert `(deal source_id, history_key, payload_json)` entries; changed ones go pending."""
+    """Upsert `(deal source_id, history_key, payload_json)` entries.
+
+    History entries have no pending mark of their own: both CRMs only ever add entries (with
+    their deal's change), and a deal's stays are rebuilt from its whole history whenever the
+    deal is normalized.
+    """
     extracted_at = datetime.now(UTC)
     latest: dict[tuple[str, str], str] = {}
     for source_id, history_key, payload in entries:
@@ -173,7 +169,6 @@ def load_raw_stage_history(
         "payload": list(latest.values()),
         "extracted_at": [extracted_at] * n,
         "run_id": [run_id] * n,
-        "needs_normalize": [True] * n,
     }
     return upsert_columns(
         conn,
@@ -182,43 +177,3 @@ def load_raw_stage_history(
         key_columns=["source", "source_id", "history_key"],
         compare_columns=["payload"],
     )
-
-
-def pending_raw_stage_history(
-    conn: sa.Connection, source: str, batch_size: int = 1_000
-) -> Iterator[list[RawHistoryEntry]]:
-    """Every entry (pending or not) of deals with a pending entry, `batch_size` deals a batch.
-
-    Stays are rebuilt from a deal's whole history, so a batch never splits a deal.
-    """
-    if not 1 <= batch_size <= _MARK_CHUNK:
-        raise ValueError(f"batch_size must be between 1 and {_MARK_CHUNK}")
-    t = raw_stage_history
-    after: str | None = None
-    while True:
-        deal_ids = (
-            sa.select(t.c.source_id)
-            .where(t.c.source == source, t.c.needs_normalize)
-            .group_by(t.c.source_id)
-            .order_by(t.c.source_id)
-            .limit(batch_size)
-        )
-        if after is not None:
-            deal_ids = deal_ids.where(t.c.source_id > after)
-        ids = list(conn.execute(deal_ids).scalars())
-        if not ids:
-            return
-        entries = conn.execute(
-            sa.select(t.c.source_id, t.c.history_key, t.c.payload)
-            .where(t.c.source == source, t.c.source_id.in_(ids))
-            .order_by(t.c.source_id, t.c.history_key)
-        )
-        yield [RawHistoryEntry(*row) for row in entries]
-        after = ids[-1]
-
-
-def mark_stage_history_normalized(
-    conn: sa.Connection, *, source: str, source_ids: Sequence[str]
-) -> int:
-    """Mark every history entry of the given deals as normalized."""
-    return _mark(conn, raw_stage_history, source, source_ids)

@@ -472,16 +472,6 @@ raw_stage_history = sa.Table(
         "extracted_at", UtcDateTime(), nullable=False, info=BOOKKEEPING, comment="when extracted"
     ),
     sa.Column("run_id", sa.Text, info=BOOKKEEPING, comment="run that extracted it"),
-    sa.Column(
-        "needs_normalize",
-        sa.Boolean,
-        nullable=False,
-        server_default=sa.true(),
-        info=BOOKKEEPING,
-        comment="changed since the deal's history was last normalized",
-    ),
-    sa.Column("normalized_at", UtcDateTime(), info=BOOKKEEPING, comment="when last normalized"),
-    sa.Index(None, "source", "needs_normalize"),
     comment="stage-history payloads as they came from the CRM",
 )
 

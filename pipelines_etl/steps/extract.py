@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from connectors.base import CrmConnector
 from pipelines_etl.steps import raw_json
+from pipelines_etl.steps.read_ahead import read_ahead
 from transforms.value_parsing import parse_timestamp
 from warehouse.cursors import read_cursor, write_cursor
 from warehouse.raw import latest_deal_payloads, load_raw_deals, load_raw_stage_history
@@ -204,14 +205,16 @@ def _page_rows(
     connector: CrmConnector, page: Any
 ) -> tuple[list[tuple[str, str, Any]], list[tuple[str, str, str]]]:
     """A page's raw deal rows (id, JSON, modification stamp) and history rows (id, key, JSON)."""
-    flat = connector.flatten_deals(page.deals)
-    modified = parse_timestamp(flat["last_modified_at"]).values
+    ids_and_stamps = connector.deal_stamps(page.deals)
+    modified = parse_timestamp(
+        pd.Series([stamp for _, stamp in ids_and_stamps], dtype=object)
+    ).values
     stamps = modified.dt.to_pydatetime() if len(modified) else []
     missing = modified.isna().tolist()
     deal_rows = [
         (str(source_id), raw_json.dumps(payload), None if gone else stamp)
-        for source_id, payload, stamp, gone in zip(
-            flat["source_id"], page.deals, stamps, missing, strict=True
+        for (source_id, _), payload, stamp, gone in zip(
+            ids_and_stamps, page.deals, stamps, missing, strict=True
         )
     ]
     keys = connector.history_keys(page.history)
@@ -238,25 +241,28 @@ def extract_deals(
     cursor_after = cursor_before
     deals_read = history_read = pages = 0
     pending = _PendingPages()
-    page_iterator = iter(connector.deals_since(None if full else cursor_before))
-    while True:
-        try:
-            page = next(page_iterator)
-            deal_rows, history_rows = _page_rows(connector, page)
-        except StopIteration:
-            break
-        except Exception:
-            # The pages read before the CRM failed are whole: keep them (and their cursor).
-            pending.flush(engine=engine, source=source, run_id=run_id)
-            raise
-        pending.add(deal_rows, history_rows, page.cursor)
-        if pending.deal_count >= commit_deals:
-            written = pending.flush(engine=engine, source=source, run_id=run_id)
-            cursor_after = written or cursor_after
-        pages += 1
-        deals_read += len(page.deals)
-        history_read += len(page.history)
-        if on_page is not None:
-            on_page(len(page.deals))
+    # The next page downloads while this one is flattened and written.
+    with read_ahead(
+        connector.deals_since(None if full else cursor_before), name=f"extract-{source}"
+    ) as page_iterator:
+        while True:
+            try:
+                page = next(page_iterator)
+                deal_rows, history_rows = _page_rows(connector, page)
+            except StopIteration:
+                break
+            except Exception:
+                # The pages read before the CRM failed are whole: keep them (and their cursor).
+                pending.flush(engine=engine, source=source, run_id=run_id)
+                raise
+            pending.add(deal_rows, history_rows, page.cursor)
+            if pending.deal_count >= commit_deals:
+                written = pending.flush(engine=engine, source=source, run_id=run_id)
+                cursor_after = written or cursor_after
+            pages += 1
+            deals_read += len(page.deals)
+            history_read += len(page.history)
+            if on_page is not None:
+                on_page(len(page.deals))
     cursor_after = pending.flush(engine=engine, source=source, run_id=run_id) or cursor_after
     return ExtractResult(deals_read, history_read, pages, cursor_before, cursor_after)

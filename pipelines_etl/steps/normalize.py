@@ -25,7 +25,6 @@ from transforms.stage_history import build_stays
 from transforms.stage_mapping import StageMappingRule, build_stage_map
 from warehouse.deals_load import (
     deleted_keys,
-    mark_history_done,
     mark_needs_attention,
     quarantine_records,
     raw_history_payloads,
@@ -246,7 +245,7 @@ def _normalize_batch(
     source = connector.source
     ids = [raw.source_id for raw in batch]
     flat = connector.flatten_deals(raw_json.loads_many([raw.payload for raw in batch]))
-    history = connector.flatten_history(raw_json.loads_many(history_texts))
+    history = connector.flatten_history(raw_json.loads_text_values(history_texts))
     stays = build_stays(
         history=history,
         deals=flat,
@@ -286,7 +285,8 @@ def _normalize_batch(
     deal_keys = [str(key) for key in deals_frame["deal_key"].tolist()]
     is_deleted = frame_columns(deals_frame[["is_deleted"]])["is_deleted"]
     good_keys = [f"{source}:{sid}" for sid in good_ids]
-    stay_frame = stays[stays["deal_key"].isin(good_keys)].assign(source=source)
+    kept = stays if not bad_rows else stays[stays["deal_key"].isin(good_keys)]
+    stay_frame = kept.assign(source=source)
     with engine.begin() as conn:
         already_deleted = deleted_keys(conn, deal_keys)
         counts = upsert_deal_frame(conn, deals_frame)
@@ -297,7 +297,6 @@ def _normalize_batch(
             conn, {f"{source}:{row['source_id']}": row["reason"] for row in bad_rows}
         )
         mark_normalized(conn, source=source, source_ids=good_ids)
-        mark_history_done(conn, source=source, source_ids=good_ids)
     result.normalized += len(deal_keys)
     result.inserted += counts.inserted
     result.updated += counts.updated

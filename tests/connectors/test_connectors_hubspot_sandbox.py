@@ -164,6 +164,10 @@ def test_first_sync_exact_values_history_company_and_archived(
     assert pages[-1].cursor == "2026-03-05T09:00:00.000Z"
 
     frame = connector.flatten_deals(all_deals(pages)).set_index("source_id")
+    # The extract's cheap id-and-stamp read agrees with the full flatten.
+    assert connector.deal_stamps(all_deals(pages)) == list(
+        zip(frame.index, frame["last_modified_at"], strict=True)
+    )
     assert frame.loc["9001", "amount"] == "1200.50"
     assert frame.loc["9001", "currency"] == "EUR"
     assert frame.loc["9001", "account_id"] == "501"

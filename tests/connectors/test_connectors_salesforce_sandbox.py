@@ -282,6 +282,11 @@ def test_full_extract_includes_deleted_and_history(small: Any) -> None:
     connector = _connector(small)
     pages = _all_pages(connector)
     deals = connector.flatten_deals([d for p in pages for d in p.deals]).set_index("source_id")
+    # The extract's cheap id-and-stamp read agrees with the full flatten.
+    assert connector.deal_stamps([d for p in pages for d in p.deals]) == list(
+        zip(deals.index, deals["last_modified_at"], strict=True)
+    )
+    assert all(stamp for _, stamp in connector.deal_stamps([d for p in pages for d in p.deals]))
     assert sorted(deals.index) == sorted(SMALL_IDS)
     assert deals.loc[SMALL_IDS[4], "is_deleted"] is True
     assert deals.loc[SMALL_IDS[0], "is_deleted"] is False

@@ -48,6 +48,11 @@ class FakeConnector:
             dtype=object,
         )
 
+    def deal_stamps(
+        self, payloads: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str | None, str | None]]:
+        return [(p["id"], p["modified"]) for p in payloads]
+
     def history_keys(self, payloads: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
         return [(p["deal"], p["key"]) for p in payloads]
 
@@ -131,3 +136,17 @@ def test_loads_many_matches_loads_and_keeps_its_errors() -> None:
         raw_json.loads_many(["1", "2]", "[3"])  # would join into valid JSON of another shape
     with pytest.raises(ValueError, match="Expecting value"):
         raw_json.loads_many(['{"a":1}', '{"a":'])
+
+
+def test_loads_text_values_reads_history_entries_like_loads() -> None:
+    texts = [
+        '{"Id":"017A","OpportunityId":"006A","StageName":"Prospecting",'
+        '"CreatedDate":"2026-01-02T03:04:05.000+0000"}',
+        '{"value":"closedwon","timestamp":"2026-01-02T03:04:05.123Z","updatedByUserId":42}',
+        '{"value":"Caf\\u00e9 stage"}',
+    ]
+    assert raw_json.loads_text_values(texts) == [raw_json.loads(t) for t in texts]
+    assert raw_json.loads_text_values(texts)[2]["value"] == "Café stage"
+    assert raw_json.loads_text_values([]) == []
+    with pytest.raises(ValueError):
+        raw_json.loads_text_values(["1", "2]", "[3"])  # would join into valid JSON of another shape

@@ -13,11 +13,9 @@ from warehouse.raw import (
     load_raw_deals,
     load_raw_stage_history,
     mark_normalized,
-    mark_stage_history_normalized,
     pending_raw_deals,
-    pending_raw_stage_history,
 )
-from warehouse.schema import raw_deals, sync_cursors
+from warehouse.schema import raw_deals, raw_stage_history, sync_cursors
 from warehouse.upsert import UpsertCounts
 
 T0 = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
@@ -132,30 +130,29 @@ def test_raw_payload_must_be_text(engine: Engine) -> None:
         load_raw_deals(conn, source="sf", run_id="r1", payloads=[("a", {"v": 1}, T0)])
 
 
-def test_stage_history_batches_whole_deals(engine: Engine) -> None:
-    entries = [("d1", "h1", "{}"), ("d1", "h2", "{}"), ("d2", "h3", "{}"), ("d3", "h4", "{}")]
+def test_stage_history_upserts_count_new_changed_and_unchanged_entries(engine: Engine) -> None:
+    entries = [("d1", "h1", "{}"), ("d1", "h2", "{}"), ("d2", "h3", "{}")]
     with engine.begin() as conn:
-        assert load_raw_stage_history(
-            conn, source="sf", run_id="r1", entries=entries
-        ) == UpsertCounts(4, 0, 0)
-        mark_stage_history_normalized(conn, source="sf", source_ids=["d1", "d2", "d3"])
-        # A new entry for d1 makes d1's whole history pending again (old entry included).
-        load_raw_stage_history(conn, source="sf", run_id="r2", entries=[("d1", "h5", "{}")])
-        load_raw_stage_history(conn, source="sf", run_id="r2", entries=[("d3", "h4", '{"x":1}')])
-        batches = list(pending_raw_stage_history(conn, "sf", batch_size=1))
-    assert [[(e.source_id, e.history_key) for e in batch] for batch in batches] == [
-        [("d1", "h1"), ("d1", "h2"), ("d1", "h5")],
-        [("d3", "h4")],
-    ]
-    assert batches[1][0].payload == '{"x":1}'
+        first = load_raw_stage_history(conn, source="sf", run_id="r1", entries=entries)
+        again = load_raw_stage_history(
+            conn,
+            source="sf",
+            run_id="r2",
+            entries=[*entries[:2], ("d2", "h3", '{"x":1}'), ("d3", "h4", "{}")],
+        )
+        stored = dict(
+            conn.execute(
+                sa.select(raw_stage_history.c.history_key, raw_stage_history.c.payload)
+            ).all()
+        )
+    assert first == UpsertCounts(3, 0, 0)
+    assert again == UpsertCounts(inserted=1, updated=1, unchanged=2)
+    assert stored == {"h1": "{}", "h2": "{}", "h3": '{"x":1}', "h4": "{}"}
 
 
 def test_pending_batch_size_is_checked(engine: Engine) -> None:
-    with engine.connect() as conn:
-        with pytest.raises(ValueError, match="batch_size"):
-            next(pending_raw_deals(conn, "sf", batch_size=0))
-        with pytest.raises(ValueError, match="batch_size"):
-            next(pending_raw_stage_history(conn, "sf", batch_size=50_000))
+    with engine.connect() as conn, pytest.raises(ValueError, match="batch_size"):
+        next(pending_raw_deals(conn, "sf", batch_size=0))
 
 
 def test_cursor_table_has_one_row_per_stream(engine: Engine) -> None:

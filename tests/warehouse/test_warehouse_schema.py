@@ -87,9 +87,9 @@ def test_primary_keys_as_specified() -> None:
 
 def test_migration_builds_exactly_the_metadata_and_is_idempotent(engine: Engine) -> None:
     # The fixture already ran upgrade() once; a second run must change nothing.
-    assert current_revision(engine) == head_revision() == "0002"
+    assert current_revision(engine) == head_revision() == "0003"
     upgrade(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     assert _diffs(engine) == []
     inspector = sa.inspect(engine)
     assert set(inspector.get_table_names()) == set(metadata.tables) | {"alembic_version"}
@@ -126,3 +126,31 @@ def test_upgrade_on_a_fresh_file_creates_it(tmp_path) -> None:
         assert (tmp_path / "nested" / "wh.db").exists()
     finally:
         engine.dispose()
+
+
+def test_history_pending_mark_migration_goes_down_and_up(engine: Engine) -> None:
+    # 0003 drops raw_stage_history's pending mark; an existing row survives both ways.
+    from alembic import command
+
+    from warehouse.migrate import alembic_config
+
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO raw_stage_history (source, source_id, history_key, payload, "
+                "extracted_at, run_id) VALUES ('sf', 'd1', 'h1', '{}', :at, 'r1')"
+            ),
+            {"at": "2026-01-01 00:00:00.000000+00:00"},
+        )
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("raw_stage_history")}
+    assert {"needs_normalize", "normalized_at"} <= columns
+    upgrade(engine)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("raw_stage_history")}
+    assert "needs_normalize" not in columns
+    assert _diffs(engine) == []
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT history_key FROM raw_stage_history")).all() == [("h1",)]

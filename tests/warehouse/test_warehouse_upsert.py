@@ -96,7 +96,7 @@ def test_update_columns_limit_what_is_written(engine: Engine) -> None:
 
 def test_more_rows_than_sqlite_binds_in_one_statement(engine: Engine) -> None:
     # 3 key columns x 12,000 rows = 36,000 keys to look up, above SQLite's 32,766 binds;
-    # 7 columns x 12,000 = 84,000 values, above PostgreSQL's 65,535 per statement.
+    # 6 columns x 12,000 = 72,000 values, above PostgreSQL's 65,535 per statement.
     n = 12_000
     rows = [
         {
@@ -106,7 +106,6 @@ def test_more_rows_than_sqlite_binds_in_one_statement(engine: Engine) -> None:
             "payload": "{}",
             "extracted_at": T0,
             "run_id": "r1",
-            "needs_normalize": True,
         }
         for i in range(n)
     ]
