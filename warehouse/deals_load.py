@@ -6,23 +6,16 @@ quarantine rows and the raw rows they were normalized from commit together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
+from warehouse.key_lists import key_filters
 from warehouse.schema import deal_stage_history, deals, quarantine, raw_deals, raw_stage_history
 from warehouse.upsert import UpsertCounts, insert_frame, upsert_frame, upsert_rows
-
-# Keys per IN list: well under SQLite's bound-parameter limit.
-_IN_CHUNK = 10_000
-
-
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), _IN_CHUNK):
-        yield values[start : start + _IN_CHUNK]
 
 
 def upsert_deal_frame(conn: sa.Connection, frame: pd.DataFrame) -> UpsertCounts:
@@ -34,12 +27,10 @@ def upsert_deal_frame(conn: sa.Connection, frame: pd.DataFrame) -> UpsertCounts:
 def deleted_keys(conn: sa.Connection, deal_keys: Sequence[str]) -> set[str]:
     """Which of these deals the warehouse already holds as deleted."""
     found: set[str] = set()
-    for chunk in _chunks(list(deal_keys)):
+    for keys_match in key_filters(conn, deals.c.deal_key, deal_keys):
         found.update(
             conn.execute(
-                sa.select(deals.c.deal_key).where(
-                    deals.c.deal_key.in_(chunk), deals.c.is_deleted.is_(True)
-                )
+                sa.select(deals.c.deal_key).where(keys_match, deals.c.is_deleted.is_(True))
             ).scalars()
         )
     return found
@@ -49,8 +40,8 @@ def replace_stays(
     conn: sa.Connection, *, deal_keys: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> int:
     """Replace the stage-history stays of these deals (rebuilt from their whole history)."""
-    for chunk in _chunks(list(deal_keys)):
-        conn.execute(sa.delete(deal_stage_history).where(deal_stage_history.c.deal_key.in_(chunk)))
+    for keys_match in key_filters(conn, deal_stage_history.c.deal_key, deal_keys):
+        conn.execute(sa.delete(deal_stage_history).where(keys_match))
     if rows:
         now = datetime.now(UTC)
         conn.execute(sa.insert(deal_stage_history), [{**row, "synced_at": now} for row in rows])
@@ -61,8 +52,8 @@ def replace_stay_frame(
     conn: sa.Connection, *, deal_keys: Sequence[str], frame: pd.DataFrame
 ) -> int:
     """`replace_stays` for a frame of stay columns (source included), bound column-wise."""
-    for chunk in _chunks(list(deal_keys)):
-        conn.execute(sa.delete(deal_stage_history).where(deal_stage_history.c.deal_key.in_(chunk)))
+    for keys_match in key_filters(conn, deal_stage_history.c.deal_key, deal_keys):
+        conn.execute(sa.delete(deal_stage_history).where(keys_match))
     if frame.empty:
         return 0
     return insert_frame(
@@ -76,11 +67,11 @@ def raw_history_payloads(
     """The raw stage-history payloads (JSON text) of these deals."""
     payloads: list[str] = []
     t = raw_stage_history
-    for chunk in _chunks(list(source_ids)):
+    for ids_match in key_filters(conn, t.c.source_id, source_ids):
         payloads.extend(
             conn.execute(
                 sa.select(t.c.payload)
-                .where(t.c.source == source, t.c.source_id.in_(chunk))
+                .where(t.c.source == source, ids_match)
                 .order_by(t.c.source_id, t.c.history_key)
             ).scalars()
         )
@@ -128,18 +119,18 @@ def resolve_quarantine(
     conn: sa.Connection, *, source: str, kind: str, source_ids: Sequence[str]
 ) -> int:
     """Mark open quarantine rows of these records resolved (they loaded this time)."""
+    open_rows = (
+        quarantine.c.source == source,
+        quarantine.c.kind == kind,
+        quarantine.c.resolved_at.is_(None),
+    )
+    if conn.execute(sa.select(quarantine.c.source_id).where(*open_rows).limit(1)).first() is None:
+        return 0  # nothing open for this source (the usual case): no key lookups at all
     now = datetime.now(UTC)
     resolved = 0
-    for chunk in _chunks(list(source_ids)):
+    for ids_match in key_filters(conn, quarantine.c.source_id, source_ids):
         resolved += conn.execute(
-            sa.update(quarantine)
-            .where(
-                quarantine.c.source == source,
-                quarantine.c.kind == kind,
-                quarantine.c.source_id.in_(chunk),
-                quarantine.c.resolved_at.is_(None),
-            )
-            .values(resolved_at=now)
+            sa.update(quarantine).where(*open_rows, ids_match).values(resolved_at=now)
         ).rowcount
     return resolved
 
@@ -166,18 +157,12 @@ def mark_missing_deleted(conn: sa.Connection, *, source: str, present_ids: set[s
     ).all()
     missing = [key for key, source_id in live if source_id not in present_ids]
     now = datetime.now(UTC)
-    for chunk in _chunks(missing):
-        conn.execute(
-            sa.update(deals)
-            .where(deals.c.deal_key.in_(chunk))
-            .values(is_deleted=True, synced_at=now)
-        )
+    for keys_match in key_filters(conn, deals.c.deal_key, missing):
+        conn.execute(sa.update(deals).where(keys_match).values(is_deleted=True, synced_at=now))
+    for keys_match in key_filters(conn, deal_stage_history.c.deal_key, missing):
         conn.execute(
             sa.update(deal_stage_history)
-            .where(
-                deal_stage_history.c.deal_key.in_(chunk),
-                deal_stage_history.c.exited_at.is_(None),
-            )
+            .where(keys_match, deal_stage_history.c.exited_at.is_(None))
             .values(exited_at=now, exit_reason="deleted")
         )
     return missing

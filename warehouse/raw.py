@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from warehouse.key_lists import key_filters
 from warehouse.schema import raw_deals, raw_stage_history
 from warehouse.upsert import UpsertCounts, upsert_columns
-
-# Keys per IN list when marking rows: well under SQLite's bound-parameter limit.
-_MARK_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -124,15 +122,10 @@ def _mark(conn: sa.Connection, table: sa.Table, source: str, source_ids: Sequenc
     """Clear `needs_normalize` on the given ids of one source; returns rows marked."""
     now = datetime.now(UTC)
     marked = 0
-    ids = list(dict.fromkeys(source_ids))
-    for start in range(0, len(ids), _MARK_CHUNK):
+    for ids_match in key_filters(conn, table.c.source_id, source_ids):
         result = conn.execute(
             sa.update(table)
-            .where(
-                table.c.source == source,
-                table.c.source_id.in_(ids[start : start + _MARK_CHUNK]),
-                table.c.needs_normalize,
-            )
+            .where(table.c.source == source, ids_match, table.c.needs_normalize)
             .values(needs_normalize=False, normalized_at=now)
         )
         marked += result.rowcount

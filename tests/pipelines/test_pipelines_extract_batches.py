@@ -4,6 +4,7 @@ a record on a later page over its earlier version, and the pages read before a C
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ import sqlalchemy as sa
 
 from connectors.base import DealPage
 from pipelines_etl.steps import raw_json
-from pipelines_etl.steps.extract import DEALS_STREAM, extract_deals
+from pipelines_etl.steps.extract import DEALS_STREAM, extract_deals, modification_stamps
+from transforms.value_parsing import parse_timestamp
 from warehouse.cursors import read_cursor
 from warehouse.engine import create_warehouse_engine
 from warehouse.migrate import upgrade
@@ -150,3 +152,23 @@ def test_loads_text_values_reads_history_entries_like_loads() -> None:
     assert raw_json.loads_text_values([]) == []
     with pytest.raises(ValueError):
         raw_json.loads_text_values(["1", "2]", "[3"])  # would join into valid JSON of another shape
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["2026-03-05T09:00:00.000Z", "2026-03-05T09:00:00.000+0000", None],  # HubSpot, Salesforce
+        ["2026-03-05T09:00:00.123456+02:00", "2026-03-05T09:00:00.5-0530"],
+        ["2026-03-05", "2026-03-05T09:00:00Z"],  # a plain date: the pandas parser's midnight UTC
+        ["garbage", "2026-03-05T09:00:00Z"],
+        [],
+    ],
+)
+def test_modification_stamps_agree_with_the_normalizers_parser(texts: list[str | None]) -> None:
+    expected = [
+        None if pd.isna(value) else value.to_pydatetime()
+        for value in parse_timestamp(pd.Series(texts, dtype=object)).values
+    ]
+    stamps = modification_stamps(texts)
+    assert stamps == expected
+    assert all(stamp is None or stamp.utcoffset() == timedelta(0) for stamp in stamps)
