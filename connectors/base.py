@@ -20,7 +20,7 @@ way and quarantine what it cannot parse. Nothing here imports Dagster, pandas wo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -102,6 +102,16 @@ class DealPage:
 
 
 @dataclass(frozen=True)
+class Flattener:
+    """A connector's pure payload-to-frame functions (`flatten_deals`, `flatten_history`) as
+    module-level functions bound to their settings: picklable, so a worker process can flatten
+    pages without the connector's sessions."""
+
+    deals: Callable[[Sequence[Mapping[str, Any]]], pd.DataFrame]
+    history: Callable[[Sequence[Mapping[str, Any]]], pd.DataFrame]
+
+
+@dataclass(frozen=True)
 class FlagUpdate:
     """Desired values of the flag fields on one deal (the only fields the toolkit writes)."""
 
@@ -161,6 +171,9 @@ class CrmConnector(Protocol):
     ) -> list[tuple[str | None, str | None]]:
         """(source_id, last_modified_at text) of each raw deal payload, as `flatten_deals` has
         them: all the extract needs, at a fraction of a full flatten. Pure."""
+
+    def flattener(self) -> Flattener:
+        """`flatten_deals` and `flatten_history` in picklable form (for a worker process)."""
 
     def flatten_history(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Raw stage-history payloads to HISTORY_COLUMNS. Pure."""

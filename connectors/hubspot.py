@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ from connectors.base import (
     RATE_COLUMNS,
     DealPage,
     FlagUpdate,
+    Flattener,
     WriteResult,
 )
 from connectors.hubspot_extract import DealExtractor, chunks, next_after
@@ -251,6 +253,13 @@ class HubSpotConnector:
     def flatten_history(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Deal or history payloads to HISTORY_COLUMNS, oldest first per deal. Pure."""
         return flatten_history(payloads)
+
+    def flattener(self) -> Flattener:
+        """`flatten_deals` / `flatten_history` as picklable module functions (pure)."""
+        return Flattener(
+            deals=partial(flatten_deals, flag_properties=dict(self.settings.flag_properties)),
+            history=flatten_history,
+        )
 
     def deal_stamps(
         self, payloads: Sequence[Mapping[str, Any]]

@@ -9,6 +9,7 @@ reads the small catalogs (stages, owners, accounts, currency rates).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -22,6 +23,7 @@ from connectors.base import (
     STAGE_COLUMNS,
     DealPage,
     FlagUpdate,
+    Flattener,
     WriteResult,
 )
 from connectors.listed_ids import ListedIds
@@ -274,6 +276,13 @@ class SalesforceConnector:
     def flatten_deals(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Opportunity payloads to SOURCE_DEAL_COLUMNS (pure)."""
         return flatten_deals(payloads, flag_fields=self.settings.flag_fields)
+
+    def flattener(self) -> Flattener:
+        """`flatten_deals` / `flatten_history` as picklable module functions (pure)."""
+        return Flattener(
+            deals=partial(flatten_deals, flag_fields=dict(self.settings.flag_fields)),
+            history=flatten_history,
+        )
 
     def deal_stamps(
         self, payloads: Sequence[Mapping[str, Any]]

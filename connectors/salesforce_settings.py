@@ -90,7 +90,8 @@ class SalesforceSettings(BaseModel):
     api_version: str = "59.0"
     timeout: float = Field(default=60.0, gt=0)  # seconds, every HTTP request
     page_size: int = Field(default=2000, ge=200, le=2000)  # REST batchSize
-    bulk_page_size: int = Field(default=50_000, ge=1)  # Bulk API 2.0 maxRecords per page
+    # Bulk API 2.0 maxRecords per page; the sync holds two pages as parsed rows at a time.
+    bulk_page_size: int = Field(default=10_000, ge=1)
     bulk_threshold: int | None = Field(default=50_000, ge=0)  # Bulk above this many; None: never
     # Bulk job polls: the first after this many seconds, each next wait doubled up to the max.
     bulk_poll_seconds: float = Field(default=0.5, gt=0)

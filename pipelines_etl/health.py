@@ -26,6 +26,7 @@ from pipelines_etl.quotas import read_quotas_file
 from transforms.dtypes import DATE, MONEY, PROBABILITY, STAGE_NUMBER, TIMESTAMP
 from transforms.fiscal import require_utc_instant
 from transforms.metrics import MetricsConfig, MetricsResult, compute_metrics
+from warehouse.deal_frames import DealFrames
 from warehouse.frames import read_frame
 from warehouse.metrics_store import write_metric_rows
 from warehouse.schema import deal_snapshots, deal_stage_history, deals, quotas, stale_deal_flags
@@ -331,14 +332,23 @@ def rewind(inputs: MetricInputs) -> MetricInputs:
 # ---- the public helpers -----------------------------------------------------------------
 
 
-def load_metric_inputs(engine: sa.Engine, *, as_of: pd.Timestamp) -> MetricInputs:
-    """Read deals, stays, snapshots, quotas and active flags, typed for `compute_metrics`."""
+def load_metric_inputs(
+    engine: sa.Engine, *, as_of: pd.Timestamp, frames: DealFrames | None = None
+) -> MetricInputs:
+    """Read deals, stays, snapshots, quotas and active flags, typed for `compute_metrics`.
+
+    `frames`: the deals and stays already read (the sync shares them with stale detection).
+    """
     stamp = require_utc_instant(as_of)
     with engine.connect() as conn:
         # Read raw and typed a column at a time (`read_frame`): the same values the column
         # types return, without their per-row result processing.
-        deal_rows = read_frame(conn, deals, DEAL_COLUMNS)
-        stay_rows = read_frame(conn, deal_stage_history, STAY_COLUMNS)
+        if frames is None:
+            deal_rows = read_frame(conn, deals, DEAL_COLUMNS)
+            stay_rows = read_frame(conn, deal_stage_history, STAY_COLUMNS)
+        else:
+            deal_rows = frames.deal_columns(DEAL_COLUMNS)
+            stay_rows = frames.stay_columns(STAY_COLUMNS)
         snapshot_rows = read_frame(
             conn,
             deal_snapshots,
@@ -388,15 +398,20 @@ def deal_count(engine: sa.Engine) -> int:
 
 
 def compute_health(
-    engine: sa.Engine, *, app_config: AppConfig, as_of: pd.Timestamp | None = None
+    engine: sa.Engine,
+    *,
+    app_config: AppConfig,
+    as_of: pd.Timestamp | None = None,
+    frames: DealFrames | None = None,
 ) -> MetricsResult:
     """Every metric of metrics.md as of `as_of` (default now) from what the warehouse holds.
 
     Quotas come from the configured quotas file when one is named (validated; the warehouse
-    copy is refreshed by `refresh_quotas`), else from the `quotas` table.
+    copy is refreshed by `refresh_quotas`), else from the `quotas` table. `frames`: the
+    deals and stays already read (see `load_metric_inputs`).
     """
     stamp = pd.Timestamp.now(tz="UTC") if as_of is None else require_utc_instant(as_of)
-    inputs = load_metric_inputs(engine, as_of=stamp)
+    inputs = load_metric_inputs(engine, as_of=stamp, frames=frames)
     quota_frame = inputs.quotas
     if app_config.quotas_file is not None:
         quota_frame = _typed_quotas(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -31,8 +32,10 @@ from pipelines_etl.steps.extract import (
 )
 from pipelines_etl.steps.normalize import NormalizeResult, normalize_source
 from pipelines_etl.steps.reconcile import reconcile_deletions, reconcile_due
+from pipelines_etl.steps.transform_pool import TransformPool
 from transforms.metrics import MetricsResult
 from warehouse.cursors import read_cursor
+from warehouse.deal_frames import load_deal_frames
 from warehouse.engine import create_warehouse_engine
 from warehouse.lock import WarehouseLock
 from warehouse.migrate import upgrade
@@ -81,6 +84,11 @@ class SourceOutcome:
     def ok(self) -> bool:
         """True when the source synced completely."""
         return self.status == "succeeded"
+
+    @property
+    def extract_rows(self) -> int:
+        """Deals the extract read (0 when it did not run)."""
+        return self.extract.deals_read if self.extract else 0
 
     def counts(self) -> RunCounts:
         """The counts of its `sync_runs` row."""
@@ -177,8 +185,12 @@ def load_phase(
     app_config: AppConfig,
     outcome: SourceOutcome,
     progress: SyncProgress,
+    executor: Executor | None = None,
 ) -> SourceOutcome:
-    """Normalize pending raw deals of one source, reconcile deletions when due, record both."""
+    """Normalize pending raw deals of one source, reconcile deletions when due, record both.
+
+    `executor` (see `transform_pool`) runs the pure half of normalizing in a worker process.
+    """
     name = source.name
     try:
         progress.phase(name, "normalize")
@@ -190,6 +202,7 @@ def load_phase(
             app_config=app_config,
             run_id=outcome.run_id,
             on_batch=lambda rows: progress.advance(name, rows),
+            executor=executor,
         )
         with engine.connect() as conn:
             due = reconcile_due(
@@ -253,34 +266,38 @@ def run_sync(
     with WarehouseLock(engine, wait=lock_wait):
         with engine.begin() as conn:
             fail_abandoned_runs(conn, message="abandoned: the process ended mid-run")
-        # Every source's reference data (rates, catalogs) lands before any source loads.
-        outcomes = [
-            extract_phase(
-                engine=engine,
-                source=source,
-                connector=connectors[source.name],
-                app_config=app_config,
-                full=full,
-                progress=progress,
-            )
-            for source in sources
-        ]
-        for source, outcome in zip(sources, outcomes, strict=True):
-            if outcome.ok:
-                load_phase(
+        with TransformPool() as transforms:
+            # Every source's reference data (rates, catalogs) lands before any source loads.
+            outcomes = [
+                extract_phase(
                     engine=engine,
                     source=source,
                     connector=connectors[source.name],
                     app_config=app_config,
-                    outcome=outcome,
+                    full=full,
                     progress=progress,
                 )
+                for source in sources
+            ]
+            for source, outcome in zip(sources, outcomes, strict=True):
+                if outcome.ok:
+                    load_phase(
+                        engine=engine,
+                        source=source,
+                        connector=connectors[source.name],
+                        app_config=app_config,
+                        outcome=outcome,
+                        progress=progress,
+                        executor=transforms.executor(rows=outcome.extract_rows),
+                    )
         snapshot_rows = snapshot_today(engine)
         progress.phase("warehouse", "stale deals")
-        stale = detect_stale_deals(engine, app_config=app_config, now=now)
+        frames = load_deal_frames(engine)  # read once for detection and the metrics
+        stale = detect_stale_deals(engine, app_config=app_config, now=now, frames=frames)
         progress.phase("warehouse", "metrics")
         refresh_quotas(engine, app_config)
-        health = compute_health(engine, app_config=app_config, as_of=now)
+        health = compute_health(engine, app_config=app_config, as_of=now, frames=frames)
+        del frames  # the largest objects of the run: not kept while the metrics are stored
         store_health(engine, health, currency=app_config.reporting_currency)
         progress.phase("warehouse", "done")
     return SyncOutcome(outcomes, snapshot_rows, stale=stale, health=health)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from pipelines_etl.config import load_config, warehouse_url
 from pipelines_etl.metrics_command import headline_table
+from pipelines_etl.process_tuning import tune_sync_process
 from pipelines_etl.sources import configured_sources, select_sources
 from pipelines_etl.sync import SyncOutcome, open_warehouse, run_sync
 from warehouse.engine import safe_url
@@ -84,6 +85,7 @@ def closing_lines(outcome: SyncOutcome) -> list[str]:
 
 def run_sync_command(*, source: str | None, full: bool) -> bool:
     """Run the sync as the CLI does; True when every source succeeded."""
+    tune_sync_process()  # this process is the sync
     env = dict(os.environ)
     config = load_config(env)
     sources = select_sources(configured_sources(config, env), source)

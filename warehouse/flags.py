@@ -118,6 +118,22 @@ def save_flag_rows(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> Up
     return upsert_rows(conn, stale_deal_flags, full, key_columns=["deal_key"])
 
 
+def touch_flag_rows(conn: sa.Connection, deal_keys: Sequence[str], detected_at: datetime) -> None:
+    """Set `detected_at` (updated_at stamped now) of rows whose other columns stay as they
+    are: what `save_flag_rows` would write for them, without rewriting every column. A row
+    already at `detected_at` is left alone, as the upsert leaves an unchanged row."""
+    now = datetime.now(UTC)
+    for start in range(0, len(deal_keys), _IN_CHUNK):
+        conn.execute(
+            sa.update(stale_deal_flags)
+            .where(
+                stale_deal_flags.c.deal_key.in_(deal_keys[start : start + _IN_CHUNK]),
+                stale_deal_flags.c.detected_at.is_distinct_from(detected_at),
+            )
+            .values(detected_at=detected_at, updated_at=now)
+        )
+
+
 def update_flag_row(conn: sa.Connection, deal_key: str, values: Mapping[str, Any]) -> None:
     """Change some columns of one flag row (after a write, a skip or a failure)."""
     conn.execute(

@@ -12,13 +12,14 @@ the same checks and output as the column types' per-row bind processing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
@@ -139,25 +140,28 @@ def frame_to_rows(
     return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
-def _fast_timestamps(series: pd.Series, column: str, dialect: Dialect) -> list[Any] | None:
-    """A timezone-aware column as SQLite UTC text (vectorised); None: take the generic way."""
-    if dialect.name != "sqlite" or not isinstance(series.dtype, pd.DatetimeTZDtype):
+def _fast_timestamps(series: pd.Series, column: str, suffix: str) -> list[Any] | None:
+    """A timezone-aware column as UTC text `YYYY-MM-DD HH:MM:SS.ffffff` + `suffix`
+    (vectorised); None: take the generic way."""
+    if not isinstance(series.dtype, pd.DatetimeTZDtype):
         return None
     naive = _utc_micros(series, column)
-    text = np.datetime_as_string(naive, unit="us")
-    out = np.char.replace(text.astype(str), "T", " ").astype(object)
-    out[np.isnat(naive)] = None
-    return out.tolist()
+    text = pa.array(naive).cast(pa.string())  # NaT -> null; always six fraction digits
+    if suffix:
+        text = pc.binary_join_element_wise(text, suffix, "")
+    return text.to_pylist()
 
 
-def _fast_decimals(
-    series: pd.Series, column_type: ExactDecimal, dialect: Dialect
-) -> list[Any] | None:
-    """An Arrow decimal column as SQLite decimal text at the column's scale; None: generic."""
+def _arrow_array(series: pd.Series) -> pa.ChunkedArray:
+    array = pa.array(series.array)
+    return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+
+
+def _fast_decimals(series: pd.Series, column_type: ExactDecimal) -> list[Any] | None:
+    """An Arrow decimal column as decimal text at the column's scale; None: generic."""
     dtype = series.dtype
     if (
-        dialect.name != "sqlite"
-        or not isinstance(dtype, pd.ArrowDtype)
+        not isinstance(dtype, pd.ArrowDtype)
         or not pa.types.is_decimal(dtype.pyarrow_dtype)
         or column_type.precision is None
         or column_type.scale is None
@@ -169,11 +173,63 @@ def _fast_decimals(
         source.precision - source.scale > column_type.precision - column_type.scale
     ):
         return None
-    array = pa.array(series.array)
-    if not isinstance(array, pa.ChunkedArray):
-        array = pa.chunked_array([array])
     target = pa.decimal128(column_type.precision, column_type.scale)
-    return array.cast(target).cast(pa.string()).to_pylist()
+    return _arrow_array(series).cast(target).cast(pa.string()).to_pylist()
+
+
+# Python's date range: an Arrow date outside it takes the generic way (and fails there).
+_FIRST_DAY = pa.scalar(date.min, pa.date32())
+_LAST_DAY = pa.scalar(date.max, pa.date32())
+
+
+def _fast_dates(series: pd.Series) -> list[Any] | None:
+    """An Arrow date32 column as `YYYY-MM-DD` text (SQLite's DATE format); None: generic."""
+    dtype = series.dtype
+    if not isinstance(dtype, pd.ArrowDtype) or not pa.types.is_date32(dtype.pyarrow_dtype):
+        return None
+    array = _arrow_array(series)
+    bounds = pc.min_max(array)
+    low, high = bounds["min"], bounds["max"]
+    if low.is_valid and (pc.less(low, _FIRST_DAY).as_py() or pc.greater(high, _LAST_DAY).as_py()):
+        return None
+    return array.cast(pa.string()).to_pylist()
+
+
+def _fast_booleans(series: pd.Series) -> list[Any] | None:
+    """A NumPy bool column as SQLite's 1 / 0; None: generic."""
+    if series.dtype != np.dtype(bool):
+        return None
+    return series.to_numpy().astype(np.int64).tolist()
+
+
+def _driver_columns(
+    df: pd.DataFrame, table: sa.Table, dialect: Dialect, *, text: bool
+) -> dict[str, list[Any]]:
+    """`frame_driver_columns`; with `text`, timestamps, decimals and dates become the text
+    PostgreSQL parses to the same values (for COPY)."""
+    unknown = [str(name) for name in df.columns if str(name) not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {', '.join(unknown)}")
+    sqlite = dialect.name == "sqlite"
+    out: dict[str, list[Any]] = {}
+    for name in df.columns:
+        column = str(name)
+        column_type = table.c[column].type
+        series = df[name]
+        fast: list[Any] | None = None
+        if sqlite or text:
+            if isinstance(column_type, UtcDateTime):
+                fast = _fast_timestamps(series, column, "" if sqlite else "+00")
+            elif isinstance(column_type, ExactDecimal):
+                fast = _fast_decimals(series, column_type)
+            elif isinstance(column_type, sa.Date):
+                fast = _fast_dates(series)
+            elif sqlite and isinstance(column_type, sa.Boolean):
+                fast = _fast_booleans(series)
+        if fast is None:
+            fast = bind_values(column_type, _column_values(series, column), dialect)
+        out[column] = fast
+    return out
 
 
 def frame_driver_columns(
@@ -184,23 +240,14 @@ def frame_driver_columns(
     Same checks and output as the types' per-row bind processing (UTC, exact decimals, naive
     timestamps refused); whole columns are converted at once where the dtype allows it.
     """
-    unknown = [str(name) for name in df.columns if str(name) not in table.c]
-    if unknown:
-        raise ValueError(f"{table.name} has no column(s) {', '.join(unknown)}")
-    out: dict[str, list[Any]] = {}
-    for name in df.columns:
-        column = str(name)
-        column_type = table.c[column].type
-        series = df[name]
-        fast: list[Any] | None = None
-        if isinstance(column_type, UtcDateTime):
-            fast = _fast_timestamps(series, column, dialect)
-        elif isinstance(column_type, ExactDecimal):
-            fast = _fast_decimals(series, column_type, dialect)
-        if fast is None:
-            fast = bind_values(column_type, _column_values(series, column), dialect)
-        out[column] = fast
-    return out
+    return _driver_columns(df, table, dialect, text=False)
+
+
+def frame_copy_columns(df: pd.DataFrame, table: sa.Table, dialect: Dialect) -> dict[str, list[Any]]:
+    """`frame_driver_columns` for a PostgreSQL COPY (`warehouse.pg_copy.copy_columns`): the
+    same checks, with timestamps, decimals and dates as text that parses to the same values
+    (converted a whole column at a time, no Python object per value)."""
+    return _driver_columns(df, table, dialect, text=dialect.name == "postgresql")
 
 
 # ---- reading whole columns back --------------------------------------------------------------
@@ -318,11 +365,17 @@ def read_frame(
         query = query.order_by(*(table.c[name] for name in order_by))
     result = conn.execute(query)
     parts: list[pd.DataFrame] = []
-    # A chunk at a time: the rows as the driver returns them never all sit in memory.
-    while rows := result.fetchmany(READ_CHUNK_ROWS):
-        raw = [list(column) for column in zip(*rows, strict=True)]
-        del rows
-        parts.append(_converted(table, names, raw, typed=typed))
+    # Straight from the DBAPI cursor: the select has no result processing, so its rows are
+    # what `Result` would give, without a Row object each. A chunk at a time: the rows as
+    # the driver returns them never all sit in memory.
+    cursor = result.cursor
+    try:
+        while rows := cursor.fetchmany(READ_CHUNK_ROWS):
+            raw = [list(column) for column in zip(*rows, strict=True)]
+            del rows
+            parts.append(_converted(table, names, raw, typed=typed))
+    finally:
+        result.close()
     if not parts:
         return _converted(table, names, [[] for _ in names], typed=typed)
     if len(parts) == 1:

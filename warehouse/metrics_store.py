@@ -14,7 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from warehouse.pg_copy import copy_columns
 from warehouse.schema import pipeline_metrics
+from warehouse.types import bind_values
 
 ROW_KEYS: tuple[str, ...] = (
     "motion",
@@ -41,18 +43,30 @@ def write_metric_rows(
     if not run_id:
         raise ValueError("run_id must not be empty")
     conn.execute(sa.delete(pipeline_metrics).where(pipeline_metrics.c.run_id == run_id))
-    stamped = [
-        {
-            "run_id": run_id,
-            "computed_at": computed_at,
-            "as_of": as_of,
-            **{key: row.get(key) for key in ROW_KEYS},
-        }
-        for row in rows
-    ]
-    for start in range(0, len(stamped), _BATCH):
-        conn.execute(sa.insert(pipeline_metrics), stamped[start : start + _BATCH])
-    return len(stamped)
+    if not rows:
+        return 0
+    n = len(rows)
+    columns: dict[str, list[Any]] = {
+        "run_id": [run_id] * n,
+        "computed_at": [computed_at] * n,
+        "as_of": [as_of] * n,
+        **{key: [row.get(key) for row in rows] for key in ROW_KEYS},
+    }
+    # Bound a column at a time (the types' checks and output, without per-row processing),
+    # then COPY (PostgreSQL) or one executemany of plain tuples (SQLite).
+    bound = {
+        name: bind_values(pipeline_metrics.c[name].type, values, conn.dialect)
+        for name, values in columns.items()
+    }
+    if conn.dialect.name == "postgresql":
+        copy_columns(conn, pipeline_metrics, bound)
+        return n
+    compiled = sa.insert(pipeline_metrics).compile(dialect=conn.dialect, column_keys=list(bound))
+    order = list(compiled.positiontup or [])
+    params = list(zip(*(bound[name] for name in order), strict=True))
+    for start in range(0, n, _BATCH):
+        conn.exec_driver_sql(str(compiled), params[start : start + _BATCH])
+    return n
 
 
 def latest_run_id(conn: sa.Connection) -> str | None:

@@ -6,7 +6,9 @@ such as `synced_at`, keep their values). Counting costs no extra read of row con
 - PostgreSQL: `RETURNING (xmax = 0)` tells an inserted row from an updated one; rows the
   WHERE skipped return nothing, so unchanged = batch size - returned. Large inputs are
   COPied into a temporary table first and upserted in one `INSERT ... SELECT` (psycopg
-  spends longer parsing a huge multi-VALUES statement than the server spends running it).
+  spends longer parsing a huge multi-VALUES statement than the server spends running it);
+  when the table holds none of their keys (one indexed look-up of all keys), they are
+  COPied straight into the table instead: all inserted, no stage, no conflict checks.
 - SQLite: one executemany of already bound values (no per-row SQLAlchemy processing); its
   rowcount is inserted + updated, and the rows it inserted are the ones whose rowid is past
   the table's largest rowid before it (an upsert keeps an updated row's rowid). Tables whose
@@ -19,16 +21,23 @@ column types' per-row bind processing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import gc
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from warehouse.frames import frame_columns, frame_driver_columns, frame_to_rows
-from warehouse.pg_copy import copy_columns, create_stage
+from warehouse.frames import (
+    frame_columns,
+    frame_copy_columns,
+    frame_driver_columns,
+    frame_to_rows,
+)
+from warehouse.pg_copy import copy_columns, create_stage, has_any_key
 from warehouse.types import bind_values
 
 __all__ = [
@@ -47,6 +56,28 @@ POSTGRES_MAX_PARAMETERS = 65_535
 DEFAULT_BATCH_ROWS = 5_000
 # From this many rows on, PostgreSQL upserts go through a COPY-filled temporary table.
 POSTGRES_COPY_MIN_ROWS = 2_000
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _gc_paused(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a bulk write with the cyclic garbage collector paused: its value lists and tuples
+    hold no cycles, yet allocating them by the hundred thousand triggers full collections
+    of the process's whole heap."""
+
+    @functools.wraps(function)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if not gc.isenabled():
+            return function(*args, **kwargs)
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return paused
 
 
 @dataclass(frozen=True)
@@ -185,6 +216,7 @@ def _check_dialect(conn: sa.Connection) -> str:
     return dialect_name
 
 
+@_gc_paused
 def upsert_rows(
     conn: sa.Connection,
     table: sa.Table,
@@ -224,6 +256,7 @@ def upsert_rows(
     )
 
 
+@_gc_paused
 def upsert_columns(
     conn: sa.Connection,
     table: sa.Table,
@@ -277,10 +310,12 @@ def _check_columns(
     if missing:
         raise ValueError(f"rows for {table.name} lack key column(s) {', '.join(missing)}")
     key_tuples = list(zip(*(keys[name] for name in key_columns), strict=True))
-    for index, key in enumerate(key_tuples):
-        if any(part is None for part in key):
-            raise ValueError(f"row {index} for {table.name} has a NULL key {key!r}")
-    if len(set(key_tuples)) != len(key_tuples):
+    if any(None in keys[name] for name in key_columns):
+        for index, key in enumerate(key_tuples):
+            if any(part is None for part in key):
+                raise ValueError(f"row {index} for {table.name} has a NULL key {key!r}")
+    unique = set(keys[key_columns[0]]) if len(key_columns) == 1 else set(key_tuples)
+    if len(unique) != len(key_tuples):
         seen: set[tuple[Any, ...]] = set()
         for key in key_tuples:
             if key in seen:
@@ -288,6 +323,7 @@ def _check_columns(
             seen.add(key)
 
 
+@_gc_paused
 def upsert_frame(
     conn: sa.Connection,
     table: sa.Table,
@@ -318,23 +354,31 @@ def upsert_frame(
             updates=updates,
             compares=compares,
         )
-    bound = frame_driver_columns(frame, table, conn.dialect)
+    bound = _frame_bound(frame, table, conn.dialect)
     return _upsert_bound(
         conn, table, bound, keys, key_columns=key_columns, updates=updates, compares=compares
     )
 
 
+@_gc_paused
 def insert_frame(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
     """Plain INSERT of every row of a frame, bound a column at a time; returns rows written."""
     if frame.empty:
         return 0
-    bound = frame_driver_columns(frame, table, conn.dialect)
     dialect_name = _check_dialect(conn)
+    bound = _frame_bound(frame, table, conn.dialect)
     if dialect_name == "postgresql":
         copy_columns(conn, table, bound)
     else:
         _executemany_bound(conn, sa.insert(table), bound)
     return len(frame)
+
+
+def _frame_bound(frame: pd.DataFrame, table: sa.Table, dialect: sa.Dialect) -> dict[str, list]:
+    """A frame's bound columns: for the executemany (SQLite) or the COPY (PostgreSQL)."""
+    if dialect.name == "postgresql":
+        return frame_copy_columns(frame, table, dialect)
+    return frame_driver_columns(frame, table, dialect)
 
 
 def _upsert_postgresql_rows(
@@ -375,6 +419,10 @@ def _upsert_bound(
     dialect_name = conn.dialect.name
     n_rows = len(next(iter(bound.values())))
     if dialect_name == "postgresql":
+        if not has_any_key(conn, table, plain_keys):
+            # Every key is new: COPY straight into the table, no stage and no conflict checks.
+            copy_columns(conn, table, bound)
+            return UpsertCounts(inserted=n_rows)
         # On an error the caller's transaction is aborted and rolls the stage back with it.
         stage = create_stage(conn, table, list(bound))
         copy_columns(conn, stage, bound)

@@ -27,12 +27,15 @@ from pipelines_etl.flags.values import (
 from transforms.fiscal import local_date, require_utc_instant
 from transforms.stages import STAGES
 from transforms.staleness import StalenessConfig, detect_stale, flagged_since, learn_thresholds
+from warehouse.deal_frames import DealFrames
 from warehouse.flags import (
     DEAL_COLUMNS,
+    FLAG_ROW_COLUMNS,
     STAY_COLUMNS,
     read_flag_rows,
     read_flag_write_times,
     save_flag_rows,
+    touch_flag_rows,
 )
 from warehouse.frames import read_frame, typed_to_objects
 from warehouse.schema import deal_stage_history
@@ -228,6 +231,47 @@ def next_flag_rows(
     return out, counts
 
 
+# Columns a nightly re-detection of an unchanged flag rewrites (updated_at: bookkeeping).
+_TOUCHED_COLUMNS = frozenset({"detected_at", "updated_at"})
+
+
+def _same(value: Any, other: Any) -> bool:
+    """Equal values of one type (anything doubtful counts as a change: the row is saved)."""
+    try:
+        return type(value) is type(other) and bool(value == other)
+    except (TypeError, ValueError):
+        return False
+
+
+def _split_touched(
+    rows: Iterable[Mapping[str, Any]],
+    previous: Mapping[str, Mapping[str, Any]],
+    *,
+    now: dt.datetime,
+) -> tuple[list[Mapping[str, Any]], list[str]]:
+    """The rows to save whole, and the keys of those whose only change is `detected_at` (most
+    flags, night after night): those need one narrow UPDATE, not a rewrite of every column."""
+    changed: list[Mapping[str, Any]] = []
+    touched: list[str] = []
+    for row in rows:
+        prev = previous.get(str(row["deal_key"]))
+        same = (
+            prev is not None
+            and _same(row.get("detected_at"), now)
+            and _same(row.get("attempts") or 0, prev.get("attempts"))
+            and all(
+                _same(row.get(name), prev.get(name))
+                for name in FLAG_ROW_COLUMNS
+                if name not in _TOUCHED_COLUMNS and name != "attempts"
+            )
+        )
+        if same:
+            touched.append(str(row["deal_key"]))
+        else:
+            changed.append(row)
+    return changed, touched
+
+
 def _state_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     by_source: dict[str, dict[str, int]] = {}
     for row in rows:
@@ -237,17 +281,26 @@ def _state_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]
 
 
 def detect_stale_deals(
-    engine: sa.Engine, *, app_config: AppConfig, now: pd.Timestamp | None = None
+    engine: sa.Engine,
+    *,
+    app_config: AppConfig,
+    now: pd.Timestamp | None = None,
+    frames: DealFrames | None = None,
 ) -> DetectResult:
     """Compute tonight's stale flags into `stale_deal_flags` (no CRM writes; caller holds the
-    warehouse lock, as the sync does)."""
+    warehouse lock, as the sync does). `frames`: the deals and stays already read (the sync
+    reads them once for detection and the metrics); read here when not given."""
     as_of = require_utc_instant(now if now is not None else pd.Timestamp.now(tz="UTC"))
     config = staleness_config(app_config)
     with engine.begin() as conn:
         # The columns of read_deals_frame / read_stays_frame, typed a column at a time
         # (detection takes typed frames as it takes object ones, in a fraction of the memory).
-        deals = read_frame(conn, deals_table, DEAL_COLUMNS, order_by=["deal_key"])
-        stays = read_frame(conn, deal_stage_history, STAY_COLUMNS)
+        if frames is None:
+            deals = read_frame(conn, deals_table, DEAL_COLUMNS, order_by=["deal_key"])
+            stays = read_frame(conn, deal_stage_history, STAY_COLUMNS)
+        else:
+            deals = frames.deal_columns(DEAL_COLUMNS, by_key=True)
+            stays = frames.stay_columns(STAY_COLUMNS)
         writes = read_flag_write_times(conn)
         previous = read_flag_rows(conn)
         detected = _detect(deals, stays, writes, as_of=as_of, config=config)
@@ -268,7 +321,9 @@ def detect_stale_deals(
         rows, counts = next_flag_rows(
             previous=previous, detected=detected, deals=by_key, now=as_of.to_pydatetime()
         )
-        save_flag_rows(conn, rows)
+        changed, touched = _split_touched(rows, previous, now=as_of.to_pydatetime())
+        save_flag_rows(conn, changed)
+        touch_flag_rows(conn, touched, as_of.to_pydatetime())
         # the table after the save: the rows read before, each replaced by its saved version
         by_source = _state_counts({**previous, **{str(r["deal_key"]): r for r in rows}}.values())
     return DetectResult(

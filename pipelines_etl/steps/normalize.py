@@ -7,8 +7,9 @@ quarantine rows and raw marks commit together.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -17,11 +18,10 @@ import sqlalchemy as sa
 
 from connectors.base import RATE_COLUMNS, CrmConnector
 from pipelines_etl.config import AppConfig, SourceConfig
-from pipelines_etl.steps import raw_json
+from pipelines_etl.steps.normalize_batch import NormalizedBatch, NormalizeSpec, RawBatch
+from pipelines_etl.steps.transform_pool import BatchTransforms
 from transforms.currency import CurrencyRates
-from transforms.normalize import normalize_deals
 from transforms.retention import RetentionRules
-from transforms.stage_history import build_stays
 from transforms.stage_mapping import StageMappingRule, build_stage_map
 from warehouse.deals_load import (
     deleted_keys,
@@ -179,6 +179,29 @@ def mapping_rows(stage_map: pd.DataFrame) -> list[dict[str, object]]:
     return rows
 
 
+def normalize_spec(
+    *,
+    context: NormalizeContext,
+    connector: CrmConnector,
+    source_config: SourceConfig,
+    app_config: AppConfig,
+) -> NormalizeSpec:
+    """The picklable recipe one source's batches are normalized with."""
+    return NormalizeSpec(
+        source=connector.source,
+        source_type=connector.source_type,
+        flattener=connector.flattener(),
+        stage_map=context.stage_map,
+        retention=context.retention,
+        rates=context.rates,
+        owners=context.owners,
+        accounts=context.accounts,
+        owner_email_overrides=dict(context.owner_email_overrides),
+        default_currency=source_config.default_currency,
+        lead_channels=dict(app_config.lead_channels),
+    )
+
+
 def normalize_source(
     *,
     engine: sa.Engine,
@@ -187,11 +210,17 @@ def normalize_source(
     module: ModuleType,
     app_config: AppConfig,
     run_id: str,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     on_batch: BatchCallback | None = None,
+    executor: Executor | None = None,
 ) -> NormalizeResult:
-    """Normalize every pending raw deal of the connector's source into `deals` and stays."""
+    """Normalize every pending raw deal of the connector's source into `deals` and stays.
+
+    With an `executor` (a worker process, see `transform_pool`), batch N+1 is parsed and
+    normalized there while batch N is written here; without one, in this process.
+    """
     source = connector.source
+    batch_size = batch_size or BATCH_SIZE
     with engine.begin() as conn:
         context = build_context(
             conn=conn,
@@ -201,102 +230,78 @@ def normalize_source(
             app_config=app_config,
         )
         replace_stage_mappings(conn, source=source, rows=mapping_rows(context.stage_map))
+    spec = normalize_spec(
+        context=context, connector=connector, source_config=source_config, app_config=app_config
+    )
+    transforms = BatchTransforms(executor)
     result = NormalizeResult()
+    in_flight: deque[tuple[RawBatch, Future[NormalizedBatch]]] = deque()
     after: str | None = None
+    exhausted = False
     while True:
-        # Each batch is read in a short transaction of its own: a reader held open across
-        # batches would keep SQLite from checkpointing its write-ahead log.
-        with engine.connect() as reader:
-            batch = pending_raw_batch(reader, source, batch_size, after=after)
-            if not batch:
-                break
-            history_texts = raw_history_payloads(
-                reader, source=source, source_ids=[raw.source_id for raw in batch]
+        if not exhausted:
+            raw = _read_batch(engine, source=source, batch_size=batch_size, after=after)
+            if raw is None:
+                exhausted = True
+            else:
+                in_flight.append((raw, transforms.submit(spec, raw)))
+                after = raw.source_ids[-1]
+        if not in_flight:
+            return result
+        if exhausted or len(in_flight) > 1:
+            raw, future = in_flight.popleft()
+            _write_batch(
+                engine,
+                source=source,
+                run_id=run_id,
+                batch=transforms.result(spec, raw, future),
+                result=result,
             )
-        _normalize_batch(
-            engine=engine,
-            connector=connector,
-            source_config=source_config,
-            app_config=app_config,
-            context=context,
-            batch=batch,
-            history_texts=history_texts,
-            run_id=run_id,
-            result=result,
-        )
-        after = batch[-1].source_id
-        if on_batch is not None:
-            on_batch(len(batch))
-    return result
+            if on_batch is not None:
+                on_batch(len(raw.source_ids))
 
 
-def _normalize_batch(
-    *,
+def _read_batch(
+    engine: sa.Engine, *, source: str, batch_size: int, after: str | None
+) -> RawBatch | None:
+    """The next pending raw deals after `after` and their history, or None when none is left.
+
+    Read in a short transaction of its own: a reader held open across batches would keep
+    SQLite from checkpointing its write-ahead log.
+    """
+    with engine.connect() as reader:
+        rows = pending_raw_batch(reader, source, batch_size, after=after)
+        if not rows:
+            return None
+        ids = [row.source_id for row in rows]
+        history = raw_history_payloads(reader, source=source, source_ids=ids)
+    return RawBatch(source_ids=ids, payloads=[row.payload for row in rows], history=history)
+
+
+def _write_batch(
     engine: sa.Engine,
-    connector: CrmConnector,
-    source_config: SourceConfig,
-    app_config: AppConfig,
-    context: NormalizeContext,
-    batch: list,
-    history_texts: list[str],
+    *,
+    source: str,
     run_id: str,
+    batch: NormalizedBatch,
     result: NormalizeResult,
 ) -> None:
-    source = connector.source
-    ids = [raw.source_id for raw in batch]
-    flat = connector.flatten_deals(raw_json.loads_many([raw.payload for raw in batch]))
-    history = connector.flatten_history(raw_json.loads_text_values(history_texts))
-    stays = build_stays(
-        history=history,
-        deals=flat,
-        stage_map=context.stage_map,
-        retention=context.retention,
-        source=source,
-    )
-    normalized = normalize_deals(
-        deals=flat,
-        source=source,
-        source_type=connector.source_type,
-        stage_map=context.stage_map,
-        owners=context.owners,
-        accounts=context.accounts,
-        rates=context.rates,
-        retention=context.retention,
-        default_currency=source_config.default_currency,
-        lead_channels=app_config.lead_channels,
-        history_stays=stays,
-        owner_email_overrides=context.owner_email_overrides,
-    )
-    bad = normalized.quarantine
-    bad_rows = [
-        {"source_id": str(sid), "reason": str(reason), "raw_payload": batch[int(label)].payload}
-        for label, sid, reason in zip(
-            bad["raw_index"], bad["source_id"], bad["reason"], strict=True
-        )
-    ]
-    for pipeline, stage, unmapped in zip(
-        bad["pipeline"], bad["source_stage"], bad["unmapped_stage"], strict=True
-    ):
-        if unmapped:
-            result.unmapped_stages[(str(pipeline), str(stage))] += 1
-    bad_ids = {row["source_id"] for row in bad_rows}
-    good_ids = [sid for sid in ids if sid not in bad_ids]
-    deals_frame = normalized.deals.assign(needs_attention=False, quarantine_reason=None)
-    deal_keys = [str(key) for key in deals_frame["deal_key"].tolist()]
-    is_deleted = frame_columns(deals_frame[["is_deleted"]])["is_deleted"]
-    good_keys = [f"{source}:{sid}" for sid in good_ids]
-    kept = stays if not bad_rows else stays[stays["deal_key"].isin(good_keys)]
-    stay_frame = kept.assign(source=source)
+    """One batch's deals, stays, quarantine rows and raw marks, in one transaction."""
+    deal_keys = [str(key) for key in batch.deals["deal_key"].tolist()]
+    is_deleted = frame_columns(batch.deals[["is_deleted"]])["is_deleted"]
+    good_keys = [f"{source}:{source_id}" for source_id in batch.good_ids]
+    bad_rows = batch.quarantined
     with engine.begin() as conn:
         already_deleted = deleted_keys(conn, deal_keys)
-        counts = upsert_deal_frame(conn, deals_frame)
-        replace_stay_frame(conn, deal_keys=good_keys, frame=stay_frame)
+        counts = upsert_deal_frame(conn, batch.deals)
+        replace_stay_frame(conn, deal_keys=good_keys, frame=batch.stays)
         quarantine_records(conn, source=source, kind="deal", rows=bad_rows, run_id=run_id)
-        resolve_quarantine(conn, source=source, kind="deal", source_ids=good_ids)
+        resolve_quarantine(conn, source=source, kind="deal", source_ids=batch.good_ids)
         mark_needs_attention(
             conn, {f"{source}:{row['source_id']}": row["reason"] for row in bad_rows}
         )
-        mark_normalized(conn, source=source, source_ids=good_ids)
+        mark_normalized(conn, source=source, source_ids=batch.good_ids)
+    result.unmapped_stages.update(batch.unmapped_stages)
     result.normalized += len(deal_keys)
     result.inserted += counts.inserted
     result.updated += counts.updated

@@ -1,23 +1,24 @@
 """Read the next CRM page while the current one is written to the warehouse.
 
-`read_ahead` runs an iterator in a background thread and keeps at most `depth` finished items
-waiting, so the download (network, the CRM's own time, JSON decoding) overlaps the sync's
-flattening and loading instead of taking turns with it. Only the background thread advances
-the iterator; an error it raises reaches the reader at the same place in the sequence, and
-leaving the `with` block early stops the thread and closes the iterator.
+`read_ahead` runs an iterator in a background thread, which builds the next item only while
+fewer than `depth` finished items wait: at most `depth` pages are held beyond the one being
+written (a Bulk API page holds 50,000 records). The download (network, the CRM's own time,
+JSON decoding) then overlaps the sync's flattening and loading instead of taking turns with
+it. Only the background thread advances the iterator; an error it raises reaches the reader
+at the same place in the sequence, and leaving the `with` block early stops the thread and
+closes the iterator.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
 Item = TypeVar("Item")
-_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -33,32 +34,40 @@ _END = _End()
 
 
 class _Reader(Generic[Item]):
-    """The background thread and the hand-over queue of one `read_ahead`."""
+    """The background thread and the hand-over slot of one `read_ahead`."""
 
     def __init__(self, items: Iterable[Item], depth: int, name: str) -> None:
         self._items = items
-        self._queue: queue.Queue[Item | _Failed | _End] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
+        self._depth = depth
+        self._waiting: deque[Item | _Failed | _End] = deque()
+        self._changed = threading.Condition()
+        self._stopped = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def _put(self, item: Item | _Failed | _End) -> bool:
-        """Hand `item` over; False once the reader has stopped listening."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL_SECONDS)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _room(self) -> bool:
+        """Wait until fewer than `depth` items wait (so no more than that are ever built
+        ahead); False once the reader has stopped listening."""
+        with self._changed:
+            while len(self._waiting) >= self._depth and not self._stopped:
+                self._changed.wait()
+            return not self._stopped
+
+    def _put(self, item: Item | _Failed | _End) -> None:
+        with self._changed:
+            self._waiting.append(item)
+            self._changed.notify_all()
 
     def _run(self) -> None:
         iterator = iter(self._items)
         try:
-            for item in iterator:
-                if not self._put(item):
+            while self._room():
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    self._put(_END)
                     return
-            self._put(_END)
+                self._put(item)
         except BaseException as error:  # handed to the reader, who raises it
             self._put(_Failed(error))
         finally:
@@ -69,7 +78,11 @@ class _Reader(Generic[Item]):
     def items(self) -> Iterator[Item]:
         """The items in order; raises what the iterator raised, where it raised it."""
         while True:
-            item = self._queue.get()
+            with self._changed:
+                while not self._waiting:
+                    self._changed.wait()
+                item = self._waiting.popleft()
+                self._changed.notify_all()
             if isinstance(item, _End):
                 return
             if isinstance(item, _Failed):
@@ -78,7 +91,9 @@ class _Reader(Generic[Item]):
 
     def stop(self) -> None:
         """Stop reading ahead and wait for the thread (it closes the iterator)."""
-        self._stop.set()
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
         self._thread.join()
 
 

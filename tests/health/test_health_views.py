@@ -97,8 +97,8 @@ def _pandas(engine):
     return compute_health(engine, app_config=AppConfig(), as_of=pd.Timestamp.now(tz="UTC"))
 
 
-def test_migration_0002_is_head_and_creates_the_views(engine) -> None:
-    assert current_revision(engine) == head_revision() == "0002"
+def test_migrations_create_the_views(engine) -> None:
+    assert current_revision(engine) == head_revision()
     names = set(sa.inspect(engine).get_view_names())
     assert {view.name for view in VIEWS} <= names
 

@@ -58,8 +58,27 @@ def test_leaving_early_stops_the_thread_and_closes_the_iterator() -> None:
     with read_ahead(pages(), depth=2, name="test-reader") as items:
         assert next(items) == 0
     assert closed.is_set()
-    assert len(produced) <= 4  # the one read, two waiting, one being handed over
+    assert len(produced) <= 3  # the one read and at most two waiting
     assert not [t for t in threading.enumerate() if t.name == "test-reader"]
+
+
+def test_no_more_than_depth_items_are_built_ahead() -> None:
+    produced: list[int] = []
+    second_waiting = threading.Event()
+
+    def pages() -> Iterator[int]:
+        for n in range(10):
+            produced.append(n)
+            if n == 1:
+                second_waiting.set()
+            yield n
+
+    with read_ahead(pages(), depth=1) as items:
+        assert next(items) == 0
+        assert second_waiting.wait(timeout=5)
+        threading.Event().wait(0.2)  # time enough to build a third page, if it would
+        assert produced == [0, 1]  # page 0 in hand, page 1 waiting, page 2 not started
+        assert next(items) == 1
 
 
 def test_depth_must_be_positive() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -31,9 +33,37 @@ def test_sqlite_pragmas(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:
         pragmas = {
             name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            for name in (
+                "journal_mode",
+                "synchronous",
+                "foreign_keys",
+                "busy_timeout",
+                "cache_size",
+                "page_size",
+            )
         }
-    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30_000}
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 1,  # NORMAL: durable in WAL mode
+        "foreign_keys": 1,
+        "busy_timeout": 30_000,
+        "cache_size": -65_536,
+        "page_size": 16_384,  # a new file
+    }
+
+
+def test_sqlite_existing_file_keeps_its_page_size(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as raw:
+        raw.execute("CREATE TABLE t (x INTEGER)")
+        raw.commit()
+    engine = create_warehouse_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
 
 
 def test_sqlite_ddl_and_reads_are_transactional(sqlite_engine: Engine) -> None:

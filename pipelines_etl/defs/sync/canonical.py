@@ -9,6 +9,7 @@ import dagster as dg
 from pipelines_etl.defs.sync.metadata import int_metadata, preview, row_count
 from pipelines_etl.defs.sync.progress import LogProgress
 from pipelines_etl.resources import CrmResource, WarehouseResource
+from pipelines_etl.steps.transform_pool import TransformPool
 from pipelines_etl.sync import SourceOutcome, load_phase
 from warehouse.runs import latest_run
 from warehouse.schema import deal_stage_history, deals
@@ -45,7 +46,7 @@ def build_canonical_assets(raw_keys: Sequence[dg.AssetKey]) -> dg.AssetsDefiniti
     ) -> Iterator[dg.MaterializeResult]:
         app_config = crm.app_config()
         outcomes: list[SourceOutcome] = []
-        with warehouse.writer() as engine:
+        with warehouse.writer() as engine, TransformPool() as transforms:
             for source in crm.sources():
                 with engine.connect() as conn:
                     run = latest_run(conn, source=source.name)
@@ -66,6 +67,7 @@ def build_canonical_assets(raw_keys: Sequence[dg.AssetKey]) -> dg.AssetsDefiniti
                         app_config=app_config,
                         outcome=outcome,
                         progress=LogProgress(context.log),
+                        executor=transforms.executor(rows=run.rows_read or 0),
                     )
                 )
             with engine.connect() as conn:
