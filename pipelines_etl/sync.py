@@ -22,6 +22,7 @@ from pipelines_etl.config import AppConfig
 from pipelines_etl.failures import failure_message
 from pipelines_etl.flags.detect import DetectResult, detect_stale_deals
 from pipelines_etl.health import compute_health, store_health
+from pipelines_etl.process_tuning import release_free_memory
 from pipelines_etl.quotas import refresh_quotas
 from pipelines_etl.sources import Source
 from pipelines_etl.steps.extract import (
@@ -40,7 +41,9 @@ from warehouse.engine import create_warehouse_engine
 from warehouse.lock import WarehouseLock
 from warehouse.migrate import upgrade
 from warehouse.runs import RunCounts, fail_abandoned_runs, finish_run, record_load, start_run
+from warehouse.schema import raw_deals, raw_stage_history
 from warehouse.snapshots import take_snapshot
+from warehouse.statistics import refresh_statistics
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +161,8 @@ def extract_phase(
             full=full,
             on_page=lambda rows: progress.advance(name, rows),
         )
+        with engine.begin() as conn:
+            refresh_statistics(conn, [raw_deals, raw_stage_history])
         outcome.status = "succeeded"
     except Exception as error:  # recorded in sync_runs; the caller decides whether to go on
         outcome.status = "failed"
@@ -279,6 +284,7 @@ def run_sync(
                 )
                 for source in sources
             ]
+            release_free_memory()  # the extract's pages, before normalize's batches
             for source, outcome in zip(sources, outcomes, strict=True):
                 if outcome.ok:
                     load_phase(
@@ -290,6 +296,7 @@ def run_sync(
                         progress=progress,
                         executor=transforms.executor(rows=outcome.extract_rows),
                     )
+        release_free_memory()  # the extract's and normalize's garbage, before the big reads
         snapshot_rows = snapshot_today(engine)
         progress.phase("warehouse", "stale deals")
         frames = load_deal_frames(engine)  # read once for detection and the metrics

@@ -38,7 +38,7 @@ from warehouse.reference import read_source_frame, replace_stage_mappings
 from warehouse.schema import accounts, currency_rates, owners, stage_catalog
 from warehouse.schema import owner_email_overrides as owner_email_overrides_table
 
-BATCH_SIZE = 10_000
+BATCH_SIZE = 5_000
 MAPPING_ORIGIN = {
     "override": "config",
     "default": "default",
