@@ -1,6 +1,7 @@
 """Extract: reference data and raw deal pages from one CRM into the raw tables.
 
-Pages are written a few at a time (`COMMIT_DEALS` deals or more per transaction): their raw
+Pages are written a few at a time (`COMMIT_DEALS` deals or more per transaction, committed
+by a background thread while the next pages are read, one batch after the other): their raw
 rows and the newest cursor among them commit together, so a crash at any point loses
 nothing and duplicates nothing: the next run resumes from the last committed cursor. When
 the CRM fails mid-extract, the pages already read are committed before the error goes on.
@@ -8,7 +9,9 @@ the CRM fails mid-extract, the pages already read are committed before the error
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -231,6 +234,37 @@ def _parsed_stamps(texts: list[str | None]) -> list[datetime | None]:
     return [None if gone else value for value, gone in zip(values, missing, strict=True)]
 
 
+class _WriteBehind:
+    """Commits full batches of pages in a background thread, one at a time and in order,
+    while the main thread reads and flattens the next pages; keeps the newest cursor written.
+
+    A batch is handed over only once the previous one has committed, so cursors still
+    advance in page order and at most one batch waits in memory.
+    """
+
+    def __init__(self, *, engine: sa.Engine, source: str, run_id: str) -> None:
+        self._write = functools.partial(_PendingPages.flush, engine=engine, source=source,
+                                        run_id=run_id)  # fmt: skip
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"extract-{source}-w")
+        self._in_flight: Future[str | None] | None = None
+        self.cursor_written: str | None = None
+
+    def submit(self, pages: _PendingPages) -> None:
+        """Write `pages` once the batch before has committed (whose error raises here)."""
+        self.wait()
+        self._in_flight = self._pool.submit(self._write, pages)
+
+    def wait(self) -> None:
+        """Wait until the batch being written has committed; raises its error."""
+        future, self._in_flight = self._in_flight, None
+        if future is not None:
+            self.cursor_written = future.result() or self.cursor_written
+
+    def close(self) -> None:
+        """Let a batch being written finish, then stop the thread."""
+        self._pool.shutdown(wait=True)
+
+
 def _page_rows(
     connector: CrmConnector, page: Any
 ) -> tuple[list[tuple[str, str, Any]], list[tuple[str, str, str]]]:
@@ -265,28 +299,37 @@ def extract_deals(
     cursor_after = cursor_before
     deals_read = history_read = pages = 0
     pending = _PendingPages()
-    # The next page downloads while this one is flattened and written.
-    with read_ahead(
-        connector.deals_since(None if full else cursor_before), name=f"extract-{source}"
-    ) as page_iterator:
-        while True:
-            try:
-                page = next(page_iterator)
-                deal_rows, history_rows = _page_rows(connector, page)
-            except StopIteration:
-                break
-            except Exception:
-                # The pages read before the CRM failed are whole: keep them (and their cursor).
-                pending.flush(engine=engine, source=source, run_id=run_id)
-                raise
-            pending.add(deal_rows, history_rows, page.cursor)
-            if pending.deal_count >= commit_deals:
-                written = pending.flush(engine=engine, source=source, run_id=run_id)
-                cursor_after = written or cursor_after
-            pages += 1
-            deals_read += len(page.deals)
-            history_read += len(page.history)
-            if on_page is not None:
-                on_page(len(page.deals))
-    cursor_after = pending.flush(engine=engine, source=source, run_id=run_id) or cursor_after
+    writer = _WriteBehind(engine=engine, source=source, run_id=run_id)
+    try:
+        # The next page downloads, and the last full batch commits, while this page is
+        # flattened.
+        with read_ahead(
+            connector.deals_since(None if full else cursor_before), name=f"extract-{source}"
+        ) as page_iterator:
+            while True:
+                try:
+                    page = next(page_iterator)
+                    deal_rows, history_rows = _page_rows(connector, page)
+                except StopIteration:
+                    break
+                except Exception:
+                    # The pages read before the CRM failed are whole: keep them (and their
+                    # cursor), after the batch being written.
+                    writer.wait()
+                    pending.flush(engine=engine, source=source, run_id=run_id)
+                    raise
+                pending.add(deal_rows, history_rows, page.cursor)
+                if pending.deal_count >= commit_deals:
+                    writer.submit(pending)
+                    pending = _PendingPages()
+                pages += 1
+                deals_read += len(page.deals)
+                history_read += len(page.history)
+                if on_page is not None:
+                    on_page(len(page.deals))
+        writer.wait()
+    finally:
+        writer.close()
+    written = pending.flush(engine=engine, source=source, run_id=run_id)
+    cursor_after = written or writer.cursor_written or cursor_before
     return ExtractResult(deals_read, history_read, pages, cursor_before, cursor_after)

@@ -129,6 +129,40 @@ def test_a_failed_write_commits_neither_rows_nor_cursor(engine: sa.Engine) -> No
         assert read_cursor(conn, "fake", DEALS_STREAM) is None
 
 
+def test_a_batch_failing_in_the_background_stops_the_extract_at_the_batch_before(
+    engine: sa.Engine,
+) -> None:
+    # Batches of one page, written behind the reads: the second batch's write fails.
+    pages = [_page([str(i)], cursor=f"c{i}") for i in range(1, 6)]
+    pages[1].history[0]["key"] = None  # the upsert refuses batch 2's whole transaction
+    commits = _commits(engine)
+    with pytest.raises(ValueError, match="NULL key"):
+        extract_deals(
+            engine=engine, connector=FakeConnector(pages), run_id="r", full=True, commit_deals=1
+        )
+    assert commits == [1]  # batch 1 only; nothing after the failed batch was written
+    assert sorted(_raw(engine)) == ["1"]
+    with engine.connect() as conn:
+        assert read_cursor(conn, "fake", DEALS_STREAM) == "c1"
+
+
+def test_batches_written_behind_the_reads_keep_page_order(engine: sa.Engine) -> None:
+    pages = [_page([str(i % 3)], cursor=f"c{i:02d}", name=f"v{i}") for i in range(12)]
+    result = extract_deals(
+        engine=engine, connector=FakeConnector(pages), run_id="r", full=True, commit_deals=1
+    )
+    assert result.cursor_after == "c11"
+    raw = _raw(engine)
+    # Each id's last page wins: ids 0, 1, 2 were last on pages 9, 10, 11.
+    assert ['"name":"v9"' in raw["0"], '"name":"v10"' in raw["1"], '"name":"v11"' in raw["2"]] == [
+        True,
+        True,
+        True,
+    ]
+    with engine.connect() as conn:
+        assert read_cursor(conn, "fake", DEALS_STREAM) == "c11"
+
+
 def test_loads_many_matches_loads_and_keeps_its_errors() -> None:
     texts = ['{"a":1.5,"b":[0.10,{"c":-2}]}', "[1, 2.50]", '"x"', "null"]
     assert raw_json.loads_many(texts) == [raw_json.loads(t) for t in texts]
