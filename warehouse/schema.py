@@ -148,7 +148,6 @@ deal_stage_history = sa.Table(
     sa.CheckConstraint("stage_number BETWEEN 1 AND 7", name="stage_number_range"),
     _one_of("exit_reason", EXIT_REASONS, "exit_reason"),
     sa.Index(None, "stage_number", "exited_at"),
-    sa.Index(None, "source"),
     comment="one row per stay of a deal in an open canonical stage",
 )
 

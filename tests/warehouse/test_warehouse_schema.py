@@ -87,9 +87,9 @@ def test_primary_keys_as_specified() -> None:
 
 def test_migration_builds_exactly_the_metadata_and_is_idempotent(engine: Engine) -> None:
     # The fixture already ran upgrade() once; a second run must change nothing.
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     assert _diffs(engine) == []
     inspector = sa.inspect(engine)
     assert set(inspector.get_table_names()) == set(metadata.tables) | {"alembic_version"}
