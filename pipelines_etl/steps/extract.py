@@ -36,6 +36,9 @@ from warehouse.reference import (
 DEALS_STREAM = "deals"
 # Deals per extract transaction (at least; a transaction always ends with a whole page).
 COMMIT_DEALS = 5_000
+# Records (deals and history entries) read ahead of the page being flattened: many small
+# HubSpot pages, or one Salesforce Bulk page (a page always comes, however large).
+READ_AHEAD_RECORDS = 5_000
 PageCallback = Callable[[int], None]
 
 
@@ -304,7 +307,10 @@ def extract_deals(
         # The next page downloads, and the last full batch commits, while this page is
         # flattened.
         with read_ahead(
-            connector.deals_since(None if full else cursor_before), name=f"extract-{source}"
+            connector.deals_since(None if full else cursor_before),
+            depth=READ_AHEAD_RECORDS,
+            weight=lambda page: len(page.deals) + len(page.history),
+            name=f"extract-{source}",
         ) as page_iterator:
             while True:
                 try:

@@ -1,19 +1,19 @@
-"""Read the next CRM page while the current one is written to the warehouse.
+"""Read the next CRM pages while the current one is flattened and written.
 
 `read_ahead` runs an iterator in a background thread, which builds the next item only while
-fewer than `depth` finished items wait: at most `depth` pages are held beyond the one being
-written (a Bulk API page holds 50,000 records). The download (network, the CRM's own time,
-JSON decoding) then overlaps the sync's flattening and loading instead of taking turns with
-it. Only the background thread advances the iterator; an error it raises reaches the reader
-at the same place in the sequence, and leaving the `with` block early stops the thread and
-closes the iterator.
+the finished items waiting weigh less than `depth` (the extract weighs a page by its
+records: many small HubSpot pages may wait, but one Salesforce Bulk page at most). The
+download (network, the CRM's own time, JSON decoding) then overlaps the sync's flattening
+and loading instead of taking turns with it. Only the background thread advances the
+iterator; an error it raises reaches the reader at the same place in the sequence, and
+leaving the `with` block early stops the thread and closes the iterator.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
@@ -33,29 +33,38 @@ class _End:
 _END = _End()
 
 
+def _one(_item: object) -> int:
+    return 1
+
+
 class _Reader(Generic[Item]):
     """The background thread and the hand-over slot of one `read_ahead`."""
 
-    def __init__(self, items: Iterable[Item], depth: int, name: str) -> None:
+    def __init__(
+        self, items: Iterable[Item], depth: int, weight: Callable[[Item], int], name: str
+    ) -> None:
         self._items = items
         self._depth = depth
-        self._waiting: deque[Item | _Failed | _End] = deque()
+        self._weight = weight
+        self._waiting_weight = 0
+        self._waiting: deque[tuple[Item | _Failed | _End, int]] = deque()
         self._changed = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _room(self) -> bool:
-        """Wait until fewer than `depth` items wait (so no more than that are ever built
-        ahead); False once the reader has stopped listening."""
+        """Wait until the waiting items weigh less than `depth` (so no more than that is ever
+        built ahead); False once the reader has stopped listening."""
         with self._changed:
-            while len(self._waiting) >= self._depth and not self._stopped:
+            while self._waiting_weight >= self._depth and not self._stopped:
                 self._changed.wait()
             return not self._stopped
 
-    def _put(self, item: Item | _Failed | _End) -> None:
+    def _put(self, item: Item | _Failed | _End, weight: int = 0) -> None:
         with self._changed:
-            self._waiting.append(item)
+            self._waiting.append((item, weight))
+            self._waiting_weight += weight
             self._changed.notify_all()
 
     def _run(self) -> None:
@@ -67,7 +76,7 @@ class _Reader(Generic[Item]):
                 except StopIteration:
                     self._put(_END)
                     return
-                self._put(item)
+                self._put(item, max(1, self._weight(item)))
         except BaseException as error:  # handed to the reader, who raises it
             self._put(_Failed(error))
         finally:
@@ -81,7 +90,8 @@ class _Reader(Generic[Item]):
             with self._changed:
                 while not self._waiting:
                     self._changed.wait()
-                item = self._waiting.popleft()
+                item, weight = self._waiting.popleft()
+                self._waiting_weight -= weight
                 self._changed.notify_all()
             if isinstance(item, _End):
                 return
@@ -99,12 +109,18 @@ class _Reader(Generic[Item]):
 
 @contextmanager
 def read_ahead(
-    items: Iterable[Item], *, depth: int = 1, name: str = "read-ahead"
+    items: Iterable[Item],
+    *,
+    depth: int = 1,
+    weight: Callable[[Item], int] | None = None,
+    name: str = "read-ahead",
 ) -> Iterator[Iterator[Item]]:
-    """`items`, produced by a background thread up to `depth` items ahead of the reader."""
+    """`items`, produced by a background thread ahead of the reader while the items waiting
+    weigh less than `depth` (each weighs `weight(item)`, at least 1; by default 1: `depth`
+    items)."""
     if depth < 1:
         raise ValueError("depth must be at least 1")
-    reader = _Reader(items, depth, name)
+    reader = _Reader(items, depth, weight or _one, name)
     try:
         yield reader.items()
     finally:

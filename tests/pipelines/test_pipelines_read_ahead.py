@@ -81,6 +81,26 @@ def test_no_more_than_depth_items_are_built_ahead() -> None:
         assert next(items) == 1
 
 
+def test_items_are_read_ahead_by_weight() -> None:
+    produced: list[int] = []
+    done = threading.Event()
+
+    def pages() -> Iterator[int]:
+        for size in (4, 1, 1, 1, 5, 1):
+            produced.append(size)
+            yield size
+        done.set()
+
+    with read_ahead(pages(), depth=3, weight=lambda size: size) as items:
+        assert next(items) == 4
+        threading.Event().wait(0.3)  # time enough to build every page, if it would
+        # 1 + 1 + 1 waiting weigh 3: the 5 is not built yet. It is once the waiting weight
+        # drops below 3, heavier than the limit or not, so a big page never blocks.
+        assert produced == [4, 1, 1, 1]
+        assert list(items) == [1, 1, 1, 5, 1]
+    assert done.is_set()
+
+
 def test_depth_must_be_positive() -> None:
     with pytest.raises(ValueError, match="depth"), read_ahead(iter([1]), depth=0):
         pass
