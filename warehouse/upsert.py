@@ -102,17 +102,22 @@ class UpsertCounts:
         return self.inserted + self.updated + self.unchanged
 
 
+def _check_names(table: sa.Table, names: Sequence[str], key_columns: Sequence[str]) -> None:
+    """Every name is a column of `table`, and every key column is among them."""
+    unknown = [name for name in names if name not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {', '.join(unknown)}")
+    missing = [name for name in key_columns if name not in names]
+    if missing:
+        raise ValueError(f"rows for {table.name} lack key column(s) {', '.join(missing)}")
+
+
 def _check_rows(
     rows: Sequence[Mapping[str, Any]], table: sa.Table, key_columns: Sequence[str]
 ) -> list[str]:
     """The rows' column names; every row must have the same ones, keys unique and present."""
     columns = list(rows[0].keys())
-    unknown = [name for name in columns if name not in table.c]
-    if unknown:
-        raise ValueError(f"{table.name} has no column(s) {', '.join(unknown)}")
-    missing = [name for name in key_columns if name not in columns]
-    if missing:
-        raise ValueError(f"rows for {table.name} lack key column(s) {', '.join(missing)}")
+    _check_names(table, columns, key_columns)
     expected = set(columns)
     seen: set[tuple[Any, ...]] = set()
     for index, row in enumerate(rows):
@@ -303,12 +308,7 @@ def _check_columns(
     keys: Mapping[str, list[Any]],
 ) -> None:
     """Known columns, key columns present, keys never NULL and unique (as `_check_rows`)."""
-    unknown = [name for name in names if name not in table.c]
-    if unknown:
-        raise ValueError(f"{table.name} has no column(s) {', '.join(unknown)}")
-    missing = [name for name in key_columns if name not in names]
-    if missing:
-        raise ValueError(f"rows for {table.name} lack key column(s) {', '.join(missing)}")
+    _check_names(table, names, key_columns)
     key_tuples = list(zip(*(keys[name] for name in key_columns), strict=True))
     if any(None in keys[name] for name in key_columns):
         for index, key in enumerate(key_tuples):
