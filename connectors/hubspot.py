@@ -248,11 +248,11 @@ class HubSpotConnector:
 
     def flatten_deals(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Raw deal payloads to SOURCE_DEAL_COLUMNS. Pure."""
-        return flatten_deals(payloads, flag_properties=self.settings.flag_properties)
+        return self.flattener().deals(payloads)
 
     def flatten_history(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Deal or history payloads to HISTORY_COLUMNS, oldest first per deal. Pure."""
-        return flatten_history(payloads)
+        return self.flattener().history(payloads)
 
     def flattener(self) -> Flattener:
         """`flatten_deals` / `flatten_history` as picklable module functions (pure)."""

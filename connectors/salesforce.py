@@ -275,7 +275,7 @@ class SalesforceConnector:
 
     def flatten_deals(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Opportunity payloads to SOURCE_DEAL_COLUMNS (pure)."""
-        return flatten_deals(payloads, flag_fields=self.settings.flag_fields)
+        return self.flattener().deals(payloads)
 
     def flattener(self) -> Flattener:
         """`flatten_deals` / `flatten_history` as picklable module functions (pure)."""
@@ -292,7 +292,7 @@ class SalesforceConnector:
 
     def flatten_history(self, payloads: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """OpportunityHistory payloads to HISTORY_COLUMNS, stage changes only (pure)."""
-        return flatten_history(payloads)
+        return self.flattener().history(payloads)
 
     def history_keys(self, payloads: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
         """(OpportunityId, history row Id) of each OpportunityHistory payload (pure)."""

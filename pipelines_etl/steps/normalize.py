@@ -71,18 +71,6 @@ class NormalizeResult:
         return "unmapped stages: " + ", ".join(parts) + " (add them to stage_mappings)"
 
 
-@dataclass(frozen=True)
-class NormalizeContext:
-    """Everything normalize needs besides the deals: mappings, rates, owners, accounts."""
-
-    stage_map: pd.DataFrame
-    retention: RetentionRules
-    rates: CurrencyRates
-    owners: pd.DataFrame
-    accounts: pd.DataFrame
-    owner_email_overrides: dict[str, str]
-
-
 def _retention(source_config: SourceConfig, module: ModuleType) -> RetentionRules:
     configured = source_config.retention
     return RetentionRules.of(
@@ -138,15 +126,17 @@ def owner_email_overrides(
     return {**{owner_id: email for owner_id, email in rows}, **configured}
 
 
-def build_context(
+def build_spec(
     *,
     conn: sa.Connection,
-    source: str,
+    connector: CrmConnector,
     source_config: SourceConfig,
     module: ModuleType,
     app_config: AppConfig,
-) -> NormalizeContext:
-    """Read the source's reference data and build the mapping it is normalized with."""
+) -> NormalizeSpec:
+    """Read the source's reference data and build the (picklable) recipe its batches are
+    normalized with: stage mapping, retention rules, rates, owners, accounts."""
+    source = connector.source
     catalog = read_source_frame(conn, stage_catalog, source=source)
     rules = [
         StageMappingRule(rule.pipeline, rule.source_stage, rule.stage)
@@ -155,19 +145,23 @@ def build_context(
     stage_map = build_stage_map(
         catalog=catalog, defaults=module.DEFAULT_STAGE_MAPPING, overrides=rules
     )
-    rates_frame = crm_rates(conn, source=source)
     rates = CurrencyRates.build(
         reporting_currency=app_config.reporting_currency,
         configured=app_config.rates,
-        rate_frame=rates_frame,
+        rate_frame=crm_rates(conn, source=source),
     )
-    return NormalizeContext(
+    return NormalizeSpec(
+        source=source,
+        source_type=connector.source_type,
+        flattener=connector.flattener(),
         stage_map=stage_map,
         retention=_retention(source_config, module),
         rates=rates,
         owners=read_source_frame(conn, owners, source=source),
         accounts=read_source_frame(conn, accounts, source=source),
         owner_email_overrides=owner_email_overrides(conn, source=source, app_config=app_config),
+        default_currency=source_config.default_currency,
+        lead_channels=dict(app_config.lead_channels),
     )
 
 
@@ -177,29 +171,6 @@ def mapping_rows(stage_map: pd.DataFrame) -> list[dict[str, object]]:
     for row in rows:
         row["origin"] = MAPPING_ORIGIN[str(row["origin"])]
     return rows
-
-
-def normalize_spec(
-    *,
-    context: NormalizeContext,
-    connector: CrmConnector,
-    source_config: SourceConfig,
-    app_config: AppConfig,
-) -> NormalizeSpec:
-    """The picklable recipe one source's batches are normalized with."""
-    return NormalizeSpec(
-        source=connector.source,
-        source_type=connector.source_type,
-        flattener=connector.flattener(),
-        stage_map=context.stage_map,
-        retention=context.retention,
-        rates=context.rates,
-        owners=context.owners,
-        accounts=context.accounts,
-        owner_email_overrides=dict(context.owner_email_overrides),
-        default_currency=source_config.default_currency,
-        lead_channels=dict(app_config.lead_channels),
-    )
 
 
 def normalize_source(
@@ -222,17 +193,14 @@ def normalize_source(
     source = connector.source
     batch_size = batch_size or BATCH_SIZE
     with engine.begin() as conn:
-        context = build_context(
+        spec = build_spec(
             conn=conn,
-            source=source,
+            connector=connector,
             source_config=source_config,
             module=module,
             app_config=app_config,
         )
-        replace_stage_mappings(conn, source=source, rows=mapping_rows(context.stage_map))
-    spec = normalize_spec(
-        context=context, connector=connector, source_config=source_config, app_config=app_config
-    )
+        replace_stage_mappings(conn, source=source, rows=mapping_rows(spec.stage_map))
     transforms = BatchTransforms(executor)
     result = NormalizeResult()
     in_flight: deque[tuple[RawBatch, Future[NormalizedBatch]]] = deque()
